@@ -1,0 +1,109 @@
+/*
+ * CANCEL: ACPI power-off with a timeout, then QMP quit, SIGTERM and SIGKILL of the
+ * verified QEMU; FORCE starts at quit. The supervisor carries the sequence out, so a
+ * CANCEL that is interrupted still finishes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "exitcodes.h"
+#include "qemu.h"
+#include "vm.h"
+
+static int
+parse_seconds(const char *key, const char *v, int *out, char **cause)
+{
+	if (!str_is_uint(v) || strlen(v) > 5)
+		return fail(cause, EXIT_USAGE, "CANCEL %s: not a number of seconds: '%s'", key, v);
+	*out = atoi(v);
+	return 0;
+}
+
+int
+qemu_cancel(struct ctx *ctx, struct subopt_list *so)
+{
+	struct vm_addr addr;
+	struct vmrun *vms = NULL;
+	struct ctl_client *cl = NULL;
+	int *ids = NULL;
+	size_t n = 0;
+	char *cause = NULL;
+	int rc, timeout = ctx->conf->cancel_timeout, force = 0, worst = EXIT_OK;
+	struct subopt *o;
+
+	if ((rc = vm_addr_parse(so, &addr, 1, &cause)) != 0)
+		goto out;
+	if ((o = subopt_find(so, "FORCE")) != NULL)
+		force = 1;
+	if ((o = subopt_find(so, "POWEROFF|S5")) != NULL) {
+		if (force) {
+			rc = fail(&cause, EXIT_USAGE, "CANCEL: POWEROFF and FORCE exclude each other");
+			goto out;
+		}
+		if (o->arg != NULL && (rc = parse_seconds(o->key, o->arg, &timeout, &cause)) != 0)
+			goto out;
+	}
+	if ((o = subopt_find(so, "TIMEOUT")) != NULL &&
+	    (rc = parse_seconds("TIMEOUT", o->arg, &timeout, &cause)) != 0)
+		goto out;
+
+	vm_running(ctx, &addr, &vms, &n);
+	if (n == 0) {
+		if (addr.all)
+			log_debug(1, "no VMs are running");
+		else if (addr.path != NULL && access(addr.path, F_OK) == -1)
+			rc = fail(&cause, EXIT_NOTFOUND, "no such VM definition: '%s'", addr.path);
+		else
+			rc = fail(&cause, EXIT_STATE, "'%s' is not running", addr.text);
+		goto out;
+	}
+	cl = xcalloc(n, sizeof *cl);
+	ids = xcalloc(n, sizeof *ids);
+	/* send every request first: the supervisors work in parallel */
+	for (size_t i = 0; i < n; i++) {
+		json_object *args = json_object_new_object();
+
+		cl[i].fd = -1;
+		ids[i] = -1;
+		if ((rc = vm_connect(ctx, &vms[i], &cl[i], &cause)) != 0) {
+			json_object_put(args);
+			if (rc != EXIT_STATE) {
+				log_err("%s", cause);
+				worst = rc;
+			}
+			continue;
+		}
+		json_object_object_add(args, "mode", json_object_new_string(force ? "force" :
+		    "poweroff"));
+		json_object_object_add(args, "timeout", json_object_new_int(timeout));
+		ids[i] = ctl_send(&cl[i], "cancel", args);
+	}
+	for (size_t i = 0; i < n; i++) {
+		json_object *data = NULL, *how;
+
+		if (ids[i] == -1)
+			continue;
+		rc = ctl_wait(&cl[i], ids[i], &data, (timeout + 30) * 1000, &cause);
+		if (rc != 0) {
+			log_err("'%s': %s", vms[i].label, cause);
+			worst = rc;
+		} else if (json_object_object_get_ex(data, "how", &how))
+			log_debug(1, "'%s': %s", vms[i].label, json_object_get_string(how));
+		json_object_put(data);
+		ctl_close(&cl[i]);
+	}
+	rc = worst;
+	free(cause);
+	cause = NULL;
+out:
+	if (rc != 0 && cause != NULL)
+		log_err("%s", cause);
+	free(cl);
+	free(ids);
+	vmrun_list_free(vms, n);
+	vm_addr_free(&addr);
+	free(cause);
+	return rc;
+}

@@ -1,0 +1,55 @@
+/* The QEMU plugin: its actions and their suboption tables. */
+#include "qemu.h"
+
+#include "vm.h"
+
+#define ADDR_SPECS \
+	{ ADDR_KEYS_PATH, SUBOPT_ARG, "definition file (absolute path)", 0 }, \
+	{ ADDR_KEYS_LABEL, SUBOPT_ARG, "VM label", 0 }, \
+	{ ADDR_KEYS_UUID, SUBOPT_ARG, "VM UUID", 0 }, \
+	{ "BASEPATH|BASE|B", SUBOPT_ARG, "base paths to scan (p1%p2)", 1 }, \
+	{ "FILENAME|FNAME|F", SUBOPT_ARG, "substring of the definition path", 1 }, \
+	{ "MAC|M", SUBOPT_ARG, "MAC address", 1 }, \
+	{ "TCP|T", SUBOPT_ARG, "IP address", 1 }, \
+	{ "DBRECORD|DBREC|DR", SUBOPT_ARG, "inventory record index", 1 }
+
+static const struct subopt_spec create_specs[] = {
+	ADDR_SPECS,
+	{ "CONSOLE", SUBOPT_ARG, "NONE (CLI, CLI0, SDL, VNC, XTERM, GTERM, EMACS* later)", 0 },
+	{ "PRINT", SUBOPT_NOARG, "print the QEMU command line, start nothing", 0 },
+	{ "CONNECT|REUSE|RECONNECT|RESUME", SUBOPT_NOARG, "attach to or resume a VM", 1 },
+	{ "BOOTMODE", SUBOPT_ARG, "CD|DVD|FDD|HDD|VHDD|USB|PXE[%path]", 1 },
+	{ "INSTMODE", SUBOPT_ARG, "install mode", 1 },
+	{ "KERNEL", SUBOPT_ARG, "kernel[%initrd[%append]]", 1 },
+	{ "ARGSADD", SUBOPT_ARG, "S%<extra QEMU arguments>", 1 },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct subopt_spec cancel_specs[] = {
+	ADDR_SPECS,
+	{ "ALL", SUBOPT_NOARG, "every VM ctys manages on this host", 0 },
+	{ "POWEROFF|S5", SUBOPT_OPTARG, "ACPI power-off, then quit, SIGTERM, SIGKILL "
+	  "(default; optional timeout in seconds)", 0 },
+	{ "FORCE", SUBOPT_NOARG, "no grace: quit at once, then SIGTERM, SIGKILL", 0 },
+	{ "TIMEOUT", SUBOPT_ARG, "seconds the guest gets to power off (default 20)", 0 },
+	{ "RESET|REBOOT|PAUSE|S3|SUSPEND|S4|INIT", SUBOPT_OPTARG, "other stop modes", 1 },
+	{ "STACK|SELF|CLIENT|SERVER|BOTH|USER", SUBOPT_OPTARG, "stack and client handling", 1 },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct subopt_spec isactive_specs[] = {
+	ADDR_SPECS,
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct plugin_action qemu_actions[] = {
+	{ "CREATE", qemu_create, create_specs, "=P:<definition>[,CONSOLE:NONE][,PRINT]" },
+	{ "CANCEL", qemu_cancel, cancel_specs,
+	  "=<machine-address>|ALL[,POWEROFF[:<seconds>]|FORCE][,TIMEOUT:<seconds>]" },
+	{ "ISACTIVE", qemu_isactive, isactive_specs, "=<machine-address>" },
+	{ NULL, NULL, NULL, NULL }
+};
+
+const struct plugin qemu_plugin = {
+	"QEMU", "QEMU and KVM virtual machines", qemu_actions, NULL, NULL
+};

@@ -1,0 +1,11 @@
+/* The QEMU plugin's actions. */
+#ifndef CTYS_QEMU_H
+#define CTYS_QEMU_H
+
+#include "dispatch.h"
+
+int qemu_create(struct ctx *, struct subopt_list *);
+int qemu_cancel(struct ctx *, struct subopt_list *);
+int qemu_isactive(struct ctx *, struct subopt_list *);
+
+#endif

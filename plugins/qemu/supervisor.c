@@ -1,0 +1,1312 @@
+#include "supervisor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/pidfd.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "argv.h"
+#include "ctl.h"
+#include "exitcodes.h"
+#include "linebuf.h"
+#include "qmp.h"
+#include "rundir.h"
+#include "spawn.h"
+
+#define CLIENT_OUT_MAX (4 * 1024 * 1024)
+#define SERIAL_OUT_MAX (256 * 1024)
+#define CONSOLE_LOG_MAX (1024 * 1024)
+#define EVENT_RING 32
+#define MAX_WAITERS 64
+#define QUIT_GRACE 5.0
+#define TERM_GRACE 3.0
+#define KILL_GRACE 5.0
+
+enum { Q_NONE, Q_GREETING, Q_CAPS, Q_STATUS, Q_READY, Q_CLOSED };
+enum { ST_NONE, ST_ACPI, ST_QUIT, ST_TERM, ST_KILL };
+enum { REQ_CLIENT, REQ_CAPS, REQ_STATUS, REQ_CANCEL };
+
+struct client {
+	int fd;
+	int console;		/* a console.sock stream, else a control client */
+	int subscribed;
+	pid_t pid;
+	struct linebuf in;
+	char *out;
+	size_t outlen;
+	int dead;
+	struct client *next;
+};
+
+struct pending {
+	int qid;
+	char *line;
+	int kind;
+	struct client *c;
+	int cid;
+	struct pending *next;
+};
+
+struct waiter {
+	struct client *c;
+	int cid;
+};
+
+struct sup {
+	struct sup_config *cfg;
+	pid_t qemu_pid;
+	int pidfd;
+	int child;
+	int qmp_fd;
+	struct linebuf qmp_in;
+	int qstage;
+	struct pending *queue;
+	int inflight;
+	int qmp_next_id;
+	int ctl_lfd, con_lfd;
+	int ser_fd;
+	char *ser_out;
+	size_t ser_outlen;
+	struct client *clients;
+	struct client *writer;
+	int sigfd;
+	int notify_fd;
+	char state[40];
+	double started;
+	double create_deadline;
+	json_object *ring[EVENT_RING];
+	int nring;
+	int events_fd;
+	int log_fd;
+	off_t log_size;
+	int cancel_mode;	/* 0, 'P' poweroff, 'F' force */
+	int stage;
+	int acpi_timeout;	/* seconds the guest gets to power off */
+	double deadline;
+	double cancel_started;
+	pid_t cancel_by;
+	struct waiter waiters[MAX_WAITERS];
+	int nwaiters;
+	int shutdown_seen, shutdown_guest;
+	char shutdown_reason[64];
+	int detach;		/* SIGTERM: leave QEMU running */
+};
+
+static char *
+vmfile(struct sup *s, const char *name)
+{
+	return rundir_file(s->cfg->dir, name);
+}
+
+static void
+set_nonblock(int fd)
+{
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+}
+
+/* --- clients ---------------------------------------------------------------------- */
+
+static void
+client_send(struct client *c, const char *data, size_t len)
+{
+	ssize_t n;
+
+	if (c->dead)
+		return;
+	if (c->outlen == 0) {
+		n = send(c->fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n == -1 && errno != EAGAIN && errno != EINTR) {
+			c->dead = 1;
+			return;
+		}
+		if (n > 0) {
+			data += n;
+			len -= (size_t)n;
+		}
+	}
+	if (len == 0)
+		return;
+	if (c->outlen + len > CLIENT_OUT_MAX) {
+		c->dead = 1;	/* a client that does not read is dropped, not waited for */
+		return;
+	}
+	c->out = xrealloc(c->out, c->outlen + len);
+	memcpy(c->out + c->outlen, data, len);
+	c->outlen += len;
+}
+
+static void
+client_flush(struct client *c)
+{
+	ssize_t n = send(c->fd, c->out, c->outlen, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+	if (n == -1 && errno != EAGAIN && errno != EINTR) {
+		c->dead = 1;
+		return;
+	}
+	if (n > 0) {
+		memmove(c->out, c->out + n, c->outlen - (size_t)n);
+		c->outlen -= (size_t)n;
+	}
+}
+
+static void
+client_json(struct client *c, json_object *o)
+{
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+	client_send(c, s, strlen(s));
+	client_send(c, "\n", 1);
+}
+
+static void
+reply_ok(struct client *c, int cid, json_object *data)
+{
+	json_object *o = json_object_new_object();
+
+	if (c == NULL) {
+		json_object_put(data);
+		json_object_put(o);
+		return;
+	}
+	json_object_object_add(o, "v", json_object_new_int(CTL_VERSION));
+	json_object_object_add(o, "id", json_object_new_int(cid));
+	json_object_object_add(o, "ok", json_object_new_boolean(1));
+	if (data != NULL)
+		json_object_object_add(o, "data", data);
+	client_json(c, o);
+	json_object_put(o);
+}
+
+static void
+reply_err(struct client *c, int cid, int status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void
+reply_err(struct client *c, int cid, int status, const char *fmt, ...)
+{
+	json_object *o;
+	va_list ap;
+	char *msg;
+
+	if (c == NULL)
+		return;
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	o = json_object_new_object();
+	json_object_object_add(o, "v", json_object_new_int(CTL_VERSION));
+	json_object_object_add(o, "id", json_object_new_int(cid));
+	json_object_object_add(o, "ok", json_object_new_boolean(0));
+	json_object_object_add(o, "error", json_object_new_string(msg));
+	json_object_object_add(o, "status", json_object_new_int(status));
+	client_json(c, o);
+	json_object_put(o);
+	free(msg);
+}
+
+static void
+client_free(struct sup *s, struct client *c)
+{
+	for (struct pending *p = s->queue; p != NULL; p = p->next)
+		if (p->c == c)
+			p->c = NULL;
+	for (int i = 0; i < s->nwaiters; i++)
+		if (s->waiters[i].c == c)
+			s->waiters[i].c = NULL;
+	if (s->writer == c)
+		s->writer = NULL;
+	close(c->fd);
+	linebuf_free(&c->in);
+	free(c->out);
+	free(c);
+}
+
+static void
+reap_clients(struct sup *s)
+{
+	struct client **pp = &s->clients, *c;
+
+	while ((c = *pp) != NULL) {
+		if (c->dead) {
+			*pp = c->next;
+			client_free(s, c);
+		} else
+			pp = &c->next;
+	}
+	if (s->writer == NULL) {
+		/* the oldest console client still connected becomes the writer */
+		struct client *oldest = NULL;
+
+		for (c = s->clients; c != NULL; c = c->next)
+			if (c->console)
+				oldest = c;
+		s->writer = oldest;
+	}
+}
+
+/* --- state, events ------------------------------------------------------------------ */
+
+static json_object *
+status_json(struct sup *s)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "label", json_object_new_string(s->cfg->label));
+	json_object_object_add(o, "id", json_object_new_string(s->cfg->id));
+	json_object_object_add(o, "uuid", json_object_new_string(s->cfg->uuid ? s->cfg->uuid : ""));
+	json_object_object_add(o, "definition", json_object_new_string(s->cfg->def ? s->cfg->def : ""));
+	json_object_object_add(o, "state", json_object_new_string(s->state));
+	json_object_object_add(o, "qemu_pid", json_object_new_int(s->qemu_pid));
+	json_object_object_add(o, "supervisor_pid", json_object_new_int(getpid()));
+	json_object_object_add(o, "accel", json_object_new_string(s->cfg->accel ? s->cfg->accel : ""));
+	json_object_object_add(o, "adopted", json_object_new_boolean(!s->child));
+	json_object_object_add(o, "started", json_object_new_double(s->started));
+	return o;
+}
+
+static void
+record_event(struct sup *s, const char *name, json_object *data, double ts)
+{
+	json_object *ev = json_object_new_object();
+	const char *line;
+
+	json_object_object_add(ev, "v", json_object_new_int(CTL_VERSION));
+	json_object_object_add(ev, "event", json_object_new_string(name));
+	json_object_object_add(ev, "ts", json_object_new_double(ts));
+	if (data != NULL)
+		json_object_object_add(ev, "data", json_object_get(data));
+	line = json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (s->events_fd != -1) {
+		char *l = xasprintf("%s\n", line);
+
+		if (write(s->events_fd, l, strlen(l)) == -1)
+			log_debug(1, "events.jsonl: %s", strerror(errno));
+		free(l);
+	}
+	for (struct client *c = s->clients; c != NULL; c = c->next)
+		if (c->subscribed && !c->console)
+			client_json(c, ev);
+	if (s->nring == EVENT_RING) {
+		json_object_put(s->ring[0]);
+		memmove(s->ring, s->ring + 1, (EVENT_RING - 1) * sizeof s->ring[0]);
+		s->nring--;
+	}
+	s->ring[s->nring++] = ev;
+}
+
+static void
+on_qmp_event(struct sup *s, json_object *o)
+{
+	json_object *ev, *data = NULL, *ts, *v;
+	const char *name;
+	double t = now_real();
+
+	json_object_object_get_ex(o, "event", &ev);
+	json_object_object_get_ex(o, "data", &data);
+	name = json_object_get_string(ev);
+	if (json_object_object_get_ex(o, "timestamp", &ts)) {
+		json_object *sec, *usec;
+
+		if (json_object_object_get_ex(ts, "seconds", &sec) &&
+		    json_object_object_get_ex(ts, "microseconds", &usec))
+			t = (double)json_object_get_int64(sec) +
+			    (double)json_object_get_int64(usec) / 1e6;
+	}
+	if (strcmp(name, "STOP") == 0)
+		strlcpy_chk(s->state, "paused", sizeof s->state);
+	else if (strcmp(name, "RESUME") == 0)
+		strlcpy_chk(s->state, "running", sizeof s->state);
+	else if (strcmp(name, "SHUTDOWN") == 0) {
+		s->shutdown_seen = 1;
+		if (data && json_object_object_get_ex(data, "guest", &v))
+			s->shutdown_guest = json_object_get_boolean(v);
+		if (data && json_object_object_get_ex(data, "reason", &v))
+			strlcpy_chk(s->shutdown_reason, json_object_get_string(v),
+			    sizeof s->shutdown_reason);
+		strlcpy_chk(s->state, "shutdown", sizeof s->state);
+	} else if (strcmp(name, "GUEST_PANICKED") == 0)
+		strlcpy_chk(s->state, "guest-panicked", sizeof s->state);
+	record_event(s, name, data, t);
+}
+
+/* --- QMP ------------------------------------------------------------------------------ */
+
+static void
+qmp_enqueue(struct sup *s, const char *cmd, json_object *args, int kind, struct client *c,
+    int cid, int front)
+{
+	struct pending *p = xcalloc(1, sizeof *p), **pp;
+
+	p->qid = s->qmp_next_id++;
+	p->line = qmp_command_line(cmd, args, p->qid);
+	p->kind = kind;
+	p->c = c;
+	p->cid = cid;
+	if (front && s->queue != NULL && !s->inflight) {
+		p->next = s->queue;
+		s->queue = p;
+		return;
+	}
+	if (front && s->queue != NULL) {
+		p->next = s->queue->next;
+		s->queue->next = p;
+		return;
+	}
+	for (pp = &s->queue; *pp != NULL; pp = &(*pp)->next)
+		;
+	*pp = p;
+}
+
+static void qmp_lost(struct sup *);
+
+static void
+qmp_pump(struct sup *s)
+{
+	struct pending *p = s->queue;
+	size_t len, off = 0;
+
+	if (s->inflight || p == NULL || s->qmp_fd == -1 || s->qstage < Q_CAPS)
+		return;
+	len = strlen(p->line);
+	log_debug(2, "qmp send: %.*s", (int)len - 1, p->line);
+	while (off < len) {
+		ssize_t n = send(s->qmp_fd, p->line + off, len - off, MSG_NOSIGNAL);
+
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN) {
+			struct pollfd pfd = { .fd = s->qmp_fd, .events = POLLOUT };
+
+			poll(&pfd, 1, 1000);
+			continue;
+		}
+		if (n == -1) {
+			qmp_lost(s);
+			return;
+		}
+		off += (size_t)n;
+	}
+	s->inflight = 1;
+}
+
+static void notify(struct sup *, int ok, int status, const char *msg);
+static void cancel_stage(struct sup *, int stage);
+
+static void
+on_qmp_reply(struct sup *s, json_object *o, int is_error)
+{
+	struct pending *p = s->queue;
+	json_object *ret = NULL, *v;
+
+	if (p == NULL || !s->inflight || qmp_id(o) != p->qid) {
+		log_debug(1, "qmp: unexpected reply id %d", qmp_id(o));
+		return;
+	}
+	s->queue = p->next;
+	s->inflight = 0;
+	json_object_object_get_ex(o, "return", &ret);
+	switch (p->kind) {
+	case REQ_CAPS:
+		if (is_error) {
+			char *e = qmp_error_text(o);
+			notify(s, 0, EXIT_QEMU, e);
+			free(e);
+			break;
+		}
+		s->qstage = Q_STATUS;
+		qmp_enqueue(s, "query-status", NULL, REQ_STATUS, NULL, 0, 1);
+		break;
+	case REQ_STATUS:
+		if (!is_error && json_object_object_get_ex(ret, "status", &v))
+			strlcpy_chk(s->state, json_object_get_string(v), sizeof s->state);
+		if (s->qstage == Q_STATUS) {
+			s->qstage = Q_READY;
+			notify(s, 1, 0, NULL);
+		}
+		break;
+	case REQ_CANCEL:
+		if (is_error) {
+			char *e = qmp_error_text(o);
+			log_debug(1, "cancel: QMP said: %s", e);
+			free(e);
+			if (s->stage == ST_ACPI || s->stage == ST_QUIT)
+				cancel_stage(s, ST_TERM);
+		}
+		break;
+	case REQ_CLIENT:
+		if (is_error) {
+			char *e = qmp_error_text(o);
+			reply_err(p->c, p->cid, EXIT_FAIL, "QEMU: %s", e);
+			free(e);
+		} else
+			reply_ok(p->c, p->cid, ret ? json_object_get(ret) : NULL);
+		break;
+	}
+	free(p->line);
+	free(p);
+}
+
+static void
+on_qmp_line(struct sup *s, const char *line, size_t len)
+{
+	json_object *o;
+	char *why = NULL;
+	enum qmp_kind k = qmp_parse(line, len, &o, &why);
+
+	log_debug(2, "qmp recv: %.*s", (int)(len > 400 ? 400 : len), line);
+	switch (k) {
+	case QMP_BAD:
+		log_debug(1, "%s", why);
+		free(why);
+		return;
+	case QMP_GREETING:
+		if (s->qstage == Q_GREETING) {
+			s->qstage = Q_CAPS;
+			qmp_enqueue(s, "qmp_capabilities", NULL, REQ_CAPS, NULL, 0, 1);
+		}
+		break;
+	case QMP_EVENT:
+		on_qmp_event(s, o);
+		break;
+	case QMP_RETURN:
+	case QMP_ERROR:
+		on_qmp_reply(s, o, k == QMP_ERROR);
+		break;
+	}
+	json_object_put(o);
+}
+
+static void
+qmp_lost(struct sup *s)
+{
+	if (s->qmp_fd != -1)
+		close(s->qmp_fd);
+	s->qmp_fd = -1;
+	s->qstage = Q_CLOSED;
+	/* fail what waits for QMP; QEMU's exit (pidfd) finishes the rest */
+	while (s->queue != NULL) {
+		struct pending *p = s->queue;
+
+		s->queue = p->next;
+		if (p->kind == REQ_CLIENT)
+			reply_err(p->c, p->cid, EXIT_FAIL, "QEMU's monitor connection closed");
+		free(p->line);
+		free(p);
+	}
+	s->inflight = 0;
+}
+
+/* --- cancel ------------------------------------------------------------------------- */
+
+static void
+qemu_signal(struct sup *s, int sig)
+{
+	if (s->pidfd != -1)
+		pidfd_send_signal(s->pidfd, sig, NULL, 0);
+	else if (s->child)
+		kill(s->qemu_pid, sig);
+}
+
+static void
+cancel_stage(struct sup *s, int stage)
+{
+	double now = now_mono();
+
+	s->stage = stage;
+	switch (stage) {
+	case ST_ACPI:
+		qmp_enqueue(s, "system_powerdown", NULL, REQ_CANCEL, NULL, 0, 0);
+		s->deadline = now + s->acpi_timeout;
+		break;
+	case ST_QUIT:
+		if (s->qmp_fd == -1) {
+			cancel_stage(s, ST_TERM);
+			return;
+		}
+		qmp_enqueue(s, "quit", NULL, REQ_CANCEL, NULL, 0, 1);
+		s->deadline = now + QUIT_GRACE;
+		break;
+	case ST_TERM:
+		qemu_signal(s, SIGTERM);
+		s->deadline = now + TERM_GRACE;
+		break;
+	case ST_KILL:
+		qemu_signal(s, SIGKILL);
+		s->deadline = now + KILL_GRACE;
+		break;
+	}
+	log_debug(1, "cancel: stage %d", stage);
+}
+
+static void
+cmd_cancel(struct sup *s, struct client *c, int cid, json_object *req)
+{
+	json_object *v;
+	const char *mode = "poweroff";
+	int timeout = 20;
+
+	if (json_object_object_get_ex(req, "mode", &v))
+		mode = json_object_get_string(v);
+	if (json_object_object_get_ex(req, "timeout", &v))
+		timeout = json_object_get_int(v);
+	if (strcmp(mode, "poweroff") != 0 && strcmp(mode, "force") != 0) {
+		reply_err(c, cid, EXIT_USAGE, "unknown cancel mode '%s'", mode);
+		return;
+	}
+	if (timeout < 0 || timeout > 86400) {
+		reply_err(c, cid, EXIT_USAGE, "timeout out of range: %d", timeout);
+		return;
+	}
+	if (s->nwaiters == MAX_WAITERS) {
+		reply_err(c, cid, EXIT_FAIL, "too many cancel requests");
+		return;
+	}
+	s->waiters[s->nwaiters].c = c;
+	s->waiters[s->nwaiters++].cid = cid;
+	if (c != NULL && s->cancel_by == 0)
+		s->cancel_by = c->pid;
+	if (strcmp(mode, "force") == 0) {
+		if (s->cancel_mode != 'F') {
+			s->cancel_mode = 'F';
+			if (s->cancel_started == 0)
+				s->cancel_started = now_mono();
+			if (s->stage < ST_QUIT)
+				cancel_stage(s, ST_QUIT);
+		}
+		return;
+	}
+	if (s->cancel_mode == 0) {
+		s->cancel_mode = 'P';
+		s->cancel_started = now_mono();
+		s->acpi_timeout = timeout;
+		cancel_stage(s, ST_ACPI);
+	}
+}
+
+/* --- control requests ---------------------------------------------------------------- */
+
+static void
+on_ctl_line(struct sup *s, struct client *c, const char *line, size_t len)
+{
+	json_object *req, *v;
+	char *why = NULL;
+	enum ctl_kind k = ctl_msg_parse(line, len, &req, &why);
+	const char *cmd;
+	int cid;
+
+	if (k != CTL_REQUEST) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "v", json_object_new_int(CTL_VERSION));
+		json_object_object_add(o, "id", json_object_new_int(0));
+		json_object_object_add(o, "ok", json_object_new_boolean(0));
+		json_object_object_add(o, "error", json_object_new_string(why ? why :
+		    "not a request"));
+		json_object_object_add(o, "status", json_object_new_int(EXIT_USAGE));
+		client_json(c, o);
+		json_object_put(o);
+		json_object_put(req);
+		free(why);
+		return;
+	}
+	json_object_object_get_ex(req, "cmd", &v);
+	cmd = json_object_get_string(v);
+	json_object_object_get_ex(req, "id", &v);
+	cid = json_object_get_int(v);
+
+	if (strcmp(cmd, "status") == 0)
+		reply_ok(c, cid, status_json(s));
+	else if (strcmp(cmd, "subscribe") == 0) {
+		c->subscribed = 1;
+		reply_ok(c, cid, NULL);
+	} else if (strcmp(cmd, "qmp") == 0) {
+		json_object *exe, *args = NULL;
+
+		if (!json_object_object_get_ex(req, "execute", &exe) ||
+		    !json_object_is_type(exe, json_type_string))
+			reply_err(c, cid, EXIT_USAGE, "qmp: missing \"execute\"");
+		else if (s->qstage != Q_READY)
+			reply_err(c, cid, EXIT_STATE, "QEMU's monitor is not ready");
+		else {
+			if (json_object_object_get_ex(req, "arguments", &args))
+				json_object_get(args);
+			qmp_enqueue(s, json_object_get_string(exe), args, REQ_CLIENT, c, cid, 0);
+		}
+	} else if (strcmp(cmd, "cancel") == 0)
+		cmd_cancel(s, c, cid, req);
+	else
+		reply_err(c, cid, EXIT_USAGE, "unknown command '%s'", cmd);
+	json_object_put(req);
+}
+
+static void
+accept_client(struct sup *s, int lfd, int console)
+{
+	struct client *c;
+	struct ucred cred;
+	socklen_t clen = sizeof cred;
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd == -1)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) == -1 ||
+	    (cred.uid != getuid() && cred.uid != 0)) {
+		close(fd);
+		return;
+	}
+	c = xcalloc(1, sizeof *c);
+	c->fd = fd;
+	c->console = console;
+	c->pid = cred.pid;
+	linebuf_init(&c->in, CTL_LINE_MAX);
+	c->next = s->clients;
+	s->clients = c;
+	if (console) {
+		if (s->writer == NULL)
+			s->writer = c;
+		return;
+	}
+	json_object *o = json_object_new_object();
+	json_object *h = status_json(s);
+
+	json_object_object_add(h, "version", json_object_new_string(CTYS_VERSION));
+	json_object_object_add(o, "v", json_object_new_int(CTL_VERSION));
+	json_object_object_add(o, "hello", h);
+	client_json(c, o);
+	json_object_put(o);
+}
+
+/* --- serial console ------------------------------------------------------------------ */
+
+static void
+console_log(struct sup *s, const char *buf, size_t n)
+{
+	if (s->log_fd == -1)
+		return;
+	if (s->log_size + (off_t)n > CONSOLE_LOG_MAX) {
+		char *cur = vmfile(s, "console.log"), *old = vmfile(s, "console.log.1");
+
+		rename(cur, old);
+		close(s->log_fd);
+		s->log_fd = open(cur, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		s->log_size = 0;
+		free(cur);
+		free(old);
+		if (s->log_fd == -1)
+			return;
+	}
+	if (write(s->log_fd, buf, n) > 0)
+		s->log_size += (off_t)n;
+}
+
+static void
+serial_read(struct sup *s)
+{
+	char buf[16384];
+	ssize_t n = read(s->ser_fd, buf, sizeof buf);
+
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		close(s->ser_fd);
+		s->ser_fd = -1;
+		return;
+	}
+	console_log(s, buf, (size_t)n);
+	for (struct client *c = s->clients; c != NULL; c = c->next)
+		if (c->console)
+			client_send(c, buf, (size_t)n);
+}
+
+static void
+serial_flush(struct sup *s)
+{
+	ssize_t n = write(s->ser_fd, s->ser_out, s->ser_outlen);
+
+	if (n > 0) {
+		memmove(s->ser_out, s->ser_out + n, s->ser_outlen - (size_t)n);
+		s->ser_outlen -= (size_t)n;
+	}
+}
+
+static void
+console_input(struct sup *s, struct client *c)
+{
+	char buf[4096];
+	ssize_t n = read(c->fd, buf, sizeof buf);
+
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		c->dead = 1;
+		return;
+	}
+	if (c != s->writer || s->ser_fd == -1)
+		return;		/* read-only viewer */
+	if (s->ser_outlen + (size_t)n > SERIAL_OUT_MAX)
+		return;		/* the guest is not reading: drop, never block */
+	s->ser_out = xrealloc(s->ser_out, s->ser_outlen + (size_t)n);
+	memcpy(s->ser_out + s->ser_outlen, buf, (size_t)n);
+	s->ser_outlen += (size_t)n;
+	serial_flush(s);
+}
+
+static void
+ctl_input(struct sup *s, struct client *c)
+{
+	ssize_t n = linebuf_read(&c->in, c->fd);
+	char *line;
+	size_t len;
+
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		c->dead = 1;
+		return;
+	}
+	while ((line = linebuf_next(&c->in, &len)) != NULL) {
+		if (len > 0)
+			on_ctl_line(s, c, line, len);
+		free(line);
+	}
+}
+
+/* --- start, finish -------------------------------------------------------------------- */
+
+static void
+notify(struct sup *s, int ok, int status, const char *msg)
+{
+	json_object *o;
+
+	if (s->notify_fd == -1)
+		return;
+	o = json_object_new_object();
+	json_object_object_add(o, "ok", json_object_new_boolean(ok));
+	json_object_object_add(o, "qemu_pid", json_object_new_int(s->qemu_pid));
+	if (!ok) {
+		json_object_object_add(o, "status", json_object_new_int(status));
+		json_object_object_add(o, "error", json_object_new_string(msg ? msg : ""));
+	}
+	ctl_write(s->notify_fd, o);
+	json_object_put(o);
+	close(s->notify_fd);
+	s->notify_fd = -1;
+}
+
+/* The last lines of qemu.log, trimmed, for error messages and the exit record. */
+static char *
+log_tail(struct sup *s, size_t max)
+{
+	char *p = vmfile(s, "qemu.log"), *buf;
+	size_t len;
+
+	buf = file_read(p, 64 * 1024 * 1024, &len);
+	free(p);
+	if (buf == NULL)
+		return xstrdup("");
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
+		buf[--len] = '\0';
+	if (len > max) {
+		char *t = xstrdup(buf + len - max), *nl = strchr(t, '\n');
+		char *r = xstrdup(nl ? nl + 1 : t);
+
+		free(t);
+		free(buf);
+		return r;
+	}
+	return buf;
+}
+
+static const char *
+exit_how(struct sup *s, int known, int wstatus)
+{
+	if (s->cancel_mode != 0) {
+		switch (s->stage) {
+		case ST_ACPI:
+			return "cancel-poweroff";
+		case ST_QUIT:
+			return "cancel-quit";
+		case ST_TERM:
+			return "cancel-sigterm";
+		default:
+			return "cancel-sigkill";
+		}
+	}
+	if (s->shutdown_seen && s->shutdown_guest)
+		return "guest-poweroff";
+	if (s->shutdown_seen)
+		return "host-shutdown";
+	if (!known)
+		return "unknown";
+	if (WIFSIGNALED(wstatus))
+		return "killed";
+	if (WIFEXITED(wstatus) && WEXITSTATUS(wstatus) != 0)
+		return "qemu-error";
+	return "exited";
+}
+
+static void
+write_exit_record(struct sup *s, const char *how, int known, int wstatus)
+{
+	json_object *o = json_object_new_object(), *evs = json_object_new_array();
+	char *dir = xasprintf("%s/exits", s->cfg->state_dir), *path, *tmp, *tail;
+	const char *js;
+
+	json_object_object_add(o, "label", json_object_new_string(s->cfg->label));
+	json_object_object_add(o, "id", json_object_new_string(s->cfg->id));
+	json_object_object_add(o, "uuid", json_object_new_string(s->cfg->uuid ? s->cfg->uuid : ""));
+	json_object_object_add(o, "definition", json_object_new_string(s->cfg->def ? s->cfg->def : ""));
+	json_object_object_add(o, "how", json_object_new_string(how));
+	json_object_object_add(o, "started", json_object_new_double(s->started));
+	json_object_object_add(o, "ended", json_object_new_double(now_real()));
+	json_object_object_add(o, "qemu_pid", json_object_new_int(s->qemu_pid));
+	if (known && WIFEXITED(wstatus))
+		json_object_object_add(o, "exit_status", json_object_new_int(WEXITSTATUS(wstatus)));
+	if (known && WIFSIGNALED(wstatus))
+		json_object_object_add(o, "signal", json_object_new_int(WTERMSIG(wstatus)));
+	if (s->cancel_mode != 0) {
+		json_object *c = json_object_new_object();
+
+		json_object_object_add(c, "mode", json_object_new_string(s->cancel_mode == 'F' ?
+		    "force" : "poweroff"));
+		json_object_object_add(c, "by_pid", json_object_new_int(s->cancel_by));
+		json_object_object_add(c, "seconds", json_object_new_double(now_mono() -
+		    s->cancel_started));
+		json_object_object_add(o, "cancel", c);
+	}
+	for (int i = 0; i < s->nring; i++)
+		json_object_array_add(evs, json_object_get(s->ring[i]));
+	json_object_object_add(o, "events", evs);
+	tail = log_tail(s, 2000);
+	json_object_object_add(o, "qemu_log_tail", json_object_new_string(tail));
+	free(tail);
+
+	if (mkdir_p(dir, 0700) == 0) {
+		path = xasprintf("%s/%s.json", dir, s->cfg->id);
+		tmp = xasprintf("%s.tmp", path);
+		js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+		if (file_write(tmp, js, strlen(js), 0600) == 0)
+			rename(tmp, path);
+		free(path);
+		free(tmp);
+	}
+	free(dir);
+	json_object_put(o);
+}
+
+static void __attribute__((noreturn))
+finish(struct sup *s, int known, int wstatus)
+{
+	const char *how = exit_how(s, known, wstatus);
+	char *tail = NULL;
+
+	log_debug(1, "QEMU exited: %s", how);
+	if (s->notify_fd != -1) {
+		char *t = log_tail(s, 1500);
+
+		tail = xasprintf("QEMU exited before it was ready%s%s", *t ? ":\n" : "", t);
+		free(t);
+	}
+	write_exit_record(s, how, known, wstatus);
+	rmdir_flat(s->cfg->dir);
+	if (tail != NULL) {
+		notify(s, 0, EXIT_QEMU, tail);
+		free(tail);
+	}
+	for (int i = 0; i < s->nwaiters; i++) {
+		json_object *d = json_object_new_object();
+
+		json_object_object_add(d, "how", json_object_new_string(how));
+		json_object_object_add(d, "seconds", json_object_new_double(now_mono() -
+		    s->cancel_started));
+		reply_ok(s->waiters[i].c, s->waiters[i].cid, d);
+	}
+	/* last words to every client, each given at most a second */
+	for (struct client *c = s->clients; c != NULL; c = c->next) {
+		struct timeval tv = { 1, 0 };
+
+		if (c->outlen == 0 || c->dead)
+			continue;
+		fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) & ~O_NONBLOCK);
+		setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+		(void)send(c->fd, c->out, c->outlen, MSG_NOSIGNAL);
+	}
+	_exit(0);
+}
+
+static int
+start_qemu(struct sup *s, char **cause)
+{
+	char *qmp = vmfile(s, "qmp.sock"), *ser = vmfile(s, "serial.sock");
+	char *logp = vmfile(s, "qemu.log");
+	int qmp_l = -1, ser_l = -1, logfd = -1, rc = -1;
+	struct spawn sp = { 0 };
+
+	if ((qmp_l = unix_listen(qmp, 1)) == -1 || (ser_l = unix_listen(ser, 1)) == -1) {
+		fail(cause, 0, "cannot create QEMU's sockets in '%s': %s", s->cfg->dir,
+		    strerror(errno));
+		goto out;
+	}
+	/* connect now: the connections wait in the backlog until QEMU accepts them */
+	if ((s->qmp_fd = unix_connect(qmp)) == -1 || (s->ser_fd = unix_connect(ser)) == -1) {
+		fail(cause, 0, "cannot connect to QEMU's sockets: %s", strerror(errno));
+		goto out;
+	}
+	if ((logfd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) == -1) {
+		fail(cause, 0, "%s: %s", logp, strerror(errno));
+		goto out;
+	}
+	sp.argv = s->cfg->argv.v;
+	sp.in = SPAWN_NULL;
+	sp.out = logfd;
+	sp.err = logfd;
+	sp.fds[0] = (struct spawn_fd){ qmp_l, QEMU_FD_QMP };
+	sp.fds[1] = (struct spawn_fd){ ser_l, QEMU_FD_SERIAL };
+	sp.nfds = 2;
+	if (spawn_start(&sp, cause) == -1)
+		goto out;
+	s->qemu_pid = sp.pid;
+	s->child = 1;
+	s->pidfd = (int)pidfd_open(sp.pid, 0);
+	rundir_write_pid(s->cfg->dir, sp.pid);
+	rc = 0;
+out:
+	if (qmp_l != -1)
+		close(qmp_l);
+	if (ser_l != -1)
+		close(ser_l);
+	if (logfd != -1)
+		close(logfd);
+	free(qmp);
+	free(ser);
+	free(logp);
+	return rc;
+}
+
+static int
+adopt_qemu(struct sup *s, char **cause)
+{
+	char *qmp = vmfile(s, "qmp.sock"), *ser = vmfile(s, "serial.sock");
+	int rc = -1;
+
+	s->qemu_pid = s->cfg->adopt_pid;
+	s->child = 0;
+	if ((s->pidfd = (int)pidfd_open(s->qemu_pid, 0)) == -1) {
+		fail(cause, 0, "QEMU pid %d: %s", (int)s->qemu_pid, strerror(errno));
+		goto out;
+	}
+	if ((s->qmp_fd = unix_connect(qmp)) == -1) {
+		fail(cause, 0, "cannot connect to QEMU's monitor '%s': %s", qmp, strerror(errno));
+		goto out;
+	}
+	if ((s->ser_fd = unix_connect(ser)) == -1)
+		log_debug(1, "serial: %s", strerror(errno));
+	rc = 0;
+out:
+	free(qmp);
+	free(ser);
+	return rc;
+}
+
+static void __attribute__((noreturn))
+sup_main(struct sup_config *cfg, int notify_fd)
+{
+	struct sup sv, *s = &sv;
+	sigset_t mask;
+	char *p, *cause = NULL;
+	int devnull;
+
+	memset(s, 0, sizeof *s);
+	s->cfg = cfg;
+	s->notify_fd = notify_fd;
+	s->qmp_fd = s->ser_fd = s->ctl_lfd = s->con_lfd = s->pidfd = -1;
+	s->events_fd = s->log_fd = -1;
+	s->qmp_next_id = 1;
+	s->qstage = Q_GREETING;
+	s->started = now_real();
+	strlcpy_chk(s->state, "starting", sizeof s->state);
+	linebuf_init(&s->qmp_in, QMP_LINE_MAX);
+	log_prog = "ctys-supervisor";
+
+	setsid();
+	devnull = open("/dev/null", O_RDWR);
+	p = vmfile(s, "supervisor.log");
+	int logfd = open(p, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	free(p);
+	dup2(devnull, 0);
+	dup2(logfd != -1 ? logfd : devnull, 1);
+	dup2(logfd != -1 ? logfd : devnull, 2);
+	if (devnull > 2)
+		close(devnull);
+	if (logfd > 2)
+		close(logfd);
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	s->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+	p = vmfile(s, "supervisor.pid");
+	{
+		char *pid = xasprintf("%d\n", (int)getpid());
+
+		file_write(p, pid, strlen(pid), 0600);
+		free(pid);
+	}
+	free(p);
+	p = vmfile(s, "events.jsonl");
+	s->events_fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	free(p);
+	p = vmfile(s, "console.log");
+	s->log_fd = open(p, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	{
+		struct stat st;
+
+		if (s->log_fd != -1 && fstat(s->log_fd, &st) == 0)
+			s->log_size = st.st_size;
+	}
+	free(p);
+
+	p = vmfile(s, "ctl.sock");
+	s->ctl_lfd = unix_listen(p, 64);
+	free(p);
+	p = vmfile(s, "console.sock");
+	s->con_lfd = unix_listen(p, 16);
+	free(p);
+	if (s->ctl_lfd == -1 || s->con_lfd == -1) {
+		char *m = xasprintf("cannot create the control sockets in '%s': %s", cfg->dir,
+		    strerror(errno));
+
+		notify(s, 0, EXIT_FAIL, m);
+		if (!cfg->adopt_pid)
+			rmdir_flat(cfg->dir);
+		_exit(1);
+	}
+	if ((cfg->adopt_pid ? adopt_qemu(s, &cause) : start_qemu(s, &cause)) == -1) {
+		notify(s, 0, EXIT_QEMU, cause);
+		if (!cfg->adopt_pid) {
+			if (s->child) {
+				qemu_signal(s, SIGKILL);
+				waitpid(s->qemu_pid, NULL, 0);
+			}
+			rmdir_flat(cfg->dir);
+		}
+		_exit(1);
+	}
+	if (s->ser_fd != -1)
+		set_nonblock(s->ser_fd);
+	set_nonblock(s->qmp_fd);
+	s->create_deadline = now_mono() + cfg->create_timeout;
+	record_event(s, cfg->adopt_pid ? "CTYS_ADOPTED" : "CTYS_STARTED", NULL, now_real());
+
+	for (;;) {
+		struct pollfd pfd[512];
+		struct client *cmap[512];
+		int n = 0, timeout = -1, i;
+		double now = now_mono(), next = 0;
+
+		reap_clients(s);
+		qmp_pump(s);
+		if (s->notify_fd != -1)
+			next = s->create_deadline;
+		if (s->stage != ST_NONE && (next == 0 || s->deadline < next))
+			next = s->deadline;
+		if (next > 0)
+			timeout = next <= now ? 0 : (int)((next - now) * 1000) + 1;
+
+		pfd[n] = (struct pollfd){ s->sigfd, POLLIN, 0 }; cmap[n++] = NULL;
+		pfd[n] = (struct pollfd){ s->pidfd, POLLIN, 0 }; cmap[n++] = NULL;
+		pfd[n] = (struct pollfd){ s->qmp_fd, POLLIN, 0 }; cmap[n++] = NULL;
+		pfd[n] = (struct pollfd){ s->ser_fd, POLLIN | (s->ser_outlen ? POLLOUT : 0), 0 };
+		cmap[n++] = NULL;
+		pfd[n] = (struct pollfd){ s->ctl_lfd, POLLIN, 0 }; cmap[n++] = NULL;
+		pfd[n] = (struct pollfd){ s->con_lfd, POLLIN, 0 }; cmap[n++] = NULL;
+		for (struct client *c = s->clients; c != NULL && n < (int)nitems(pfd);
+		    c = c->next) {
+			pfd[n] = (struct pollfd){ c->fd, POLLIN | (c->outlen ? POLLOUT : 0), 0 };
+			cmap[n++] = c;
+		}
+		if (poll(pfd, (nfds_t)n, timeout) == -1 && errno != EINTR)
+			fatal("poll: %s", strerror(errno));
+
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			while (read(s->sigfd, &si, sizeof si) == sizeof si) {
+				if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+					s->detach = 1;
+			}
+		}
+		if (s->detach) {
+			/* leave QEMU running; the next ctys command re-adopts it */
+			log_debug(1, "signalled: leaving QEMU pid %d running", (int)s->qemu_pid);
+			p = vmfile(s, "ctl.sock");
+			unlink(p);
+			free(p);
+			p = vmfile(s, "console.sock");
+			unlink(p);
+			free(p);
+			_exit(0);
+		}
+		if (pfd[1].revents & (POLLIN | POLLHUP)) {
+			int st = 0, known = 0;
+
+			if (s->child && waitpid(s->qemu_pid, &st, 0) == s->qemu_pid)
+				known = 1;
+			/* drain what QEMU said last, for the event record */
+			if (s->qmp_fd != -1) {
+				char *line;
+				size_t len;
+
+				while (linebuf_read(&s->qmp_in, s->qmp_fd) > 0)
+					;
+				while ((line = linebuf_next(&s->qmp_in, &len)) != NULL) {
+					on_qmp_line(s, line, len);
+					free(line);
+				}
+			}
+			if (s->ser_fd != -1)
+				serial_read(s);
+			finish(s, known, st);
+		}
+		if (pfd[2].revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t r = linebuf_read(&s->qmp_in, s->qmp_fd);
+			char *line;
+			size_t len;
+
+			while ((line = linebuf_next(&s->qmp_in, &len)) != NULL) {
+				on_qmp_line(s, line, len);
+				free(line);
+			}
+			if (r == 0 || (r == -1 && errno != EAGAIN && errno != EINTR))
+				qmp_lost(s);
+		}
+		if (s->ser_fd != -1 && (pfd[3].revents & (POLLIN | POLLHUP | POLLERR)))
+			serial_read(s);
+		if (s->ser_fd != -1 && (pfd[3].revents & POLLOUT))
+			serial_flush(s);
+		if (pfd[4].revents & POLLIN)
+			accept_client(s, s->ctl_lfd, 0);
+		if (pfd[5].revents & POLLIN)
+			accept_client(s, s->con_lfd, 1);
+		for (i = 6; i < n; i++) {
+			struct client *c = cmap[i];
+
+			if (c->dead)
+				continue;
+			if (pfd[i].revents & POLLOUT)
+				client_flush(c);
+			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) {
+				if (c->console)
+					console_input(s, c);
+				else
+					ctl_input(s, c);
+			}
+		}
+
+		now = now_mono();
+		if (s->notify_fd != -1 && now >= s->create_deadline) {
+			char *m = xasprintf("QEMU's monitor did not answer within %d s",
+			    cfg->create_timeout);
+
+			notify(s, 0, EXIT_TIMEOUT, m);
+			free(m);
+			s->cancel_mode = 'F';
+			cancel_stage(s, ST_KILL);
+		}
+		if (s->stage != ST_NONE && now >= s->deadline) {
+			if (s->stage < ST_KILL)
+				cancel_stage(s, s->stage + 1);
+			else
+				s->deadline = now + KILL_GRACE;
+		}
+	}
+}
+
+int
+supervisor_start(struct sup_config *cfg, pid_t *qemu_pid, char **cause)
+{
+	int p[2], rc;
+	pid_t pid;
+	struct linebuf lb;
+	char *line = NULL;
+	double deadline;
+
+	*qemu_pid = -1;
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return fail(cause, EXIT_FAIL, "pipe: %s", strerror(errno));
+	fflush(NULL);
+	if ((pid = fork()) == -1) {
+		close(p[0]);
+		close(p[1]);
+		return fail(cause, EXIT_FAIL, "fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		close(p[0]);
+		sup_main(cfg, p[1]);
+	}
+	close(p[1]);
+	linebuf_init(&lb, 1024 * 1024);
+	deadline = now_mono() + cfg->create_timeout + 15;
+	rc = fail(cause, EXIT_FAIL, "the supervisor exited without a word (see %s/supervisor.log)",
+	    cfg->dir);
+	for (;;) {
+		struct pollfd pfd = { p[0], POLLIN, 0 };
+		int ms = (int)((deadline - now_mono()) * 1000);
+		ssize_t n;
+
+		if (ms <= 0) {
+			rc = fail(cause, EXIT_TIMEOUT, "the supervisor did not report");
+			break;
+		}
+		if (poll(&pfd, 1, ms) == -1 && errno != EINTR)
+			break;
+		n = linebuf_read(&lb, p[0]);
+		if ((line = linebuf_next(&lb, NULL)) != NULL)
+			break;
+		if (n == 0 || (n == -1 && errno != EINTR && errno != EAGAIN)) {
+			/* EOF before a report: the supervisor died or failed early */
+			waitpid(pid, NULL, WNOHANG);
+			break;
+		}
+	}
+	close(p[0]);
+	linebuf_free(&lb);
+	if (line != NULL) {
+		json_object *o = json_tokener_parse(line), *v;
+
+		if (o != NULL && json_object_object_get_ex(o, "ok", &v) &&
+		    json_object_get_boolean(v)) {
+			json_object_object_get_ex(o, "qemu_pid", &v);
+			*qemu_pid = json_object_get_int(v);
+			rc = 0;
+		} else if (o != NULL) {
+			rc = EXIT_QEMU;
+			if (json_object_object_get_ex(o, "status", &v))
+				rc = json_object_get_int(v);
+			json_object_object_get_ex(o, "error", &v);
+			fail(cause, 0, "%s", v ? json_object_get_string(v) : "QEMU failed");
+			waitpid(pid, NULL, 0);
+		}
+		json_object_put(o);
+		free(line);
+	}
+	return rc;
+}

@@ -1,0 +1,33 @@
+/*
+ * The per-VM supervisor: started by CREATE (or by any command that finds a running QEMU
+ * without one), detached from the terminal. It starts QEMU as its own child, holds the
+ * only QMP connection and the serial chardev, serves the control socket and the console
+ * stream, records events, carries out CANCEL with escalation, and when QEMU exits writes
+ * the exit record, removes the runtime directory and exits.
+ */
+#ifndef CTYS_SUPERVISOR_H
+#define CTYS_SUPERVISOR_H
+
+#include <sys/types.h>
+
+#include "util.h"
+
+struct sup_config {
+	const char *dir;	/* the VM's runtime directory (claimed, lock held) */
+	const char *id, *label, *uuid, *def;
+	const char *state_dir;	/* exit records go to <state_dir>/exits/<id>.json */
+	const char *accel;
+	struct strv argv;	/* QEMU argv (fds at QEMU_FD_QMP / QEMU_FD_SERIAL) */
+	int lockfd;		/* held by the caller, inherited by the supervisor */
+	int create_timeout;	/* seconds until QMP must answer */
+	pid_t adopt_pid;	/* > 0: QEMU already runs; connect to it instead of starting */
+};
+
+/*
+ * Forks the supervisor and waits until it reports QEMU ready (0, *qemu_pid set) or failed
+ * (EXIT_QEMU / EXIT_TIMEOUT with *cause including the tail of qemu.log). The caller's
+ * lockfd may be closed afterwards; the supervisor keeps the lock.
+ */
+int supervisor_start(struct sup_config *, pid_t *qemu_pid, char **cause);
+
+#endif

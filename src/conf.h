@@ -1,0 +1,25 @@
+/*
+ * The tool's own configuration (libconfuse): /etc/ctys/ctys.conf, then the user's
+ * ~/.ctys/ctys.conf (or $CTYS_CONF), then environment variables, then the command line.
+ */
+#ifndef CTYS_CONF_H
+#define CTYS_CONF_H
+
+#include "util.h"
+
+struct conf {
+	struct strv qemu_path;	/* directories searched for QEMU binaries */
+	char *runtime_dir;	/* NULL: derived (see paths.h) */
+	char *state_dir;
+	char *cache_dir;
+	int cancel_timeout;	/* seconds of ACPI grace before escalation */
+	int create_timeout;	/* seconds to wait for QMP after starting QEMU */
+	struct strv base_paths;	/* scan bases for machine-addresses */
+	struct strv files;	/* configuration files actually read */
+};
+
+/* Loads system, user and environment settings. Returns 0 or EXIT_USAGE with *cause. */
+int conf_load(struct conf *, char **cause);
+void conf_free(struct conf *);
+
+#endif

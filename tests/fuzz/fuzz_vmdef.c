@@ -1,0 +1,23 @@
+/* libFuzzer target: the VM definition reader, and the argv built from what it read. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "argv.h"
+#include "vmdef.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct vmdef *d = vmdef_parse((const char *)data, size, "/vm/fuzz/fuzz.ctys");
+	struct qemu_opts o = { "/usr/bin/qemu-system-x86_64", "tcg", "NONE", "raw", 3, 4 };
+	struct strv argv = { 0 };
+	char *cause = NULL;
+
+	if (qemu_argv_build(d, &o, &argv, &cause) == 0)
+		strv_free(&argv);
+	free(cause);
+	vmdef_free(d);
+	return 0;
+}

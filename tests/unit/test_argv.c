@@ -1,0 +1,92 @@
+/*
+ * Golden files for the QEMU command line (as Proxmox's cfg2cmd tests): every
+ * tests/golden/argv/NAME.ctys is parsed as if it lived at /vm/NAME/NAME.ctys and its argv
+ * compared with NAME.argv (one argument a line), or its error with NAME.err.
+ * CTYS_GOLDEN_UPDATE=1 rewrites the expected files.
+ */
+#include <dirent.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "argv.h"
+#include "t.h"
+#include "util.h"
+#include "vmdef.h"
+
+static void
+check(const char *dir, const char *name)
+{
+	char *path = xasprintf("%s/%s", dir, name), *buf, *vpath, *base, *exp_argv, *exp_err;
+	char *got, *want, *cause = NULL;
+	size_t len;
+	struct vmdef *d;
+	struct qemu_opts o = { "/usr/bin/qemu-system-x86_64", "tcg", "NONE", "raw", 3, 4 };
+	struct strv argv = { 0 };
+	int rc, update = getenv("CTYS_GOLDEN_UPDATE") != NULL;
+
+	base = xstrndup(name, strlen(name) - 5);
+	if (strstr(base, "kvm") != NULL)
+		o.accel = "kvm";
+	buf = file_read(path, 1 << 20, &len);
+	vpath = xasprintf("/vm/%s/%s.ctys", base, base);
+	d = vmdef_parse(buf, len, vpath);
+	rc = qemu_argv_build(d, &o, &argv, &cause);
+	exp_argv = xasprintf("%s/%s.argv", dir, base);
+	exp_err = xasprintf("%s/%s.err", dir, base);
+	if (rc == 0) {
+		size_t n = 0;
+
+		for (size_t i = 0; i < argv.n; i++)
+			n += strlen(argv.v[i]) + 1;
+		got = xcalloc(1, n + 1);
+		for (size_t i = 0; i < argv.n; i++) {
+			strcat(got, argv.v[i]);
+			strcat(got, "\n");
+		}
+	} else
+		got = xasprintf("%d %s\n", rc, cause);
+	if (update)
+		file_write(rc == 0 ? exp_argv : exp_err, got, strlen(got), 0644);
+	want = file_read(rc == 0 ? exp_argv : exp_err, 1 << 20, NULL);
+	if (want == NULL || strcmp(want, got) != 0) {
+		fprintf(stderr, "%s: %s differs.\n--- want\n%s--- got\n%s", name,
+		    rc == 0 ? "argv" : "error", want ? want : "(missing file)\n", got);
+		t_fail++;
+	} else
+		t_pass++;
+	free(want);
+	free(got);
+	free(exp_argv);
+	free(exp_err);
+	strv_free(&argv);
+	vmdef_free(d);
+	free(vpath);
+	free(buf);
+	free(base);
+	free(path);
+	free(cause);
+}
+
+int
+main(int argc, char **argv)
+{
+	DIR *d;
+	struct dirent *de;
+	int n = 0;
+
+	if (argc != 2 || (d = opendir(argv[1])) == NULL) {
+		fprintf(stderr, "usage: test_argv GOLDEN_DIR\n");
+		return 2;
+	}
+	while ((de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name);
+
+		if (l > 5 && strcmp(de->d_name + l - 5, ".ctys") == 0) {
+			check(argv[1], de->d_name);
+			n++;
+		}
+	}
+	closedir(d);
+	T_CHECK(n >= 5);
+	return t_done();
+}
