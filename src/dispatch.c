@@ -154,12 +154,14 @@ dispatch_main(int argc, char **argv)
 	if ((rc = conf_load(&conf, &cause)) != 0) {
 		log_err("%s", cause);
 		free(cause);
+		conf_free(&conf);
 		cli_free(&cli);
 		return rc;
 	}
 	if ((rc = paths_init(&paths, &conf, &cause)) != 0) {
 		log_err("%s", cause);
 		free(cause);
+		paths_free(&paths);
 		conf_free(&conf);
 		cli_free(&cli);
 		return rc;

@@ -84,7 +84,9 @@ linebuf_next(struct linebuf *lb, size_t *lenp)
 	if (lb->len == 0 || (nl = memchr(lb->buf, '\n', lb->len)) == NULL)
 		return NULL;
 	n = (size_t)(nl - lb->buf);
-	line = xstrndup(lb->buf, n);
+	line = xmalloc(n + 1);		/* the line may hold NUL bytes: copy exactly n */
+	memcpy(line, lb->buf, n);
+	line[n] = '\0';
 	if (n > 0 && line[n - 1] == '\r')
 		line[--n] = '\0';
 	memmove(lb->buf, nl + 1, lb->len - (size_t)(nl + 1 - lb->buf));

@@ -33,6 +33,12 @@ test_linebuf(void)
 	T_STREQ(l, "ok");
 	free(l);
 	T_INTEQ(lb.overflows, 1);
+	/* NUL bytes are data: the line keeps its length */
+	linebuf_feed(&lb, "a\0b\n", 4);
+	l = linebuf_next(&lb, &n);
+	T_INTEQ(n, 3);
+	T_CHECK(l != NULL && l[0] == 'a' && l[1] == '\0' && l[2] == 'b');
+	free(l);
 	linebuf_free(&lb);
 }
 

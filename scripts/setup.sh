@@ -1,0 +1,64 @@
+#!/bin/bash
+# Quick start, part 1: installs the Debian packages, builds ctys, builds the tiny demo guest,
+# writes the demo VM definition, boots it with ctys, shows that it runs, and powers it off.
+# Run as root on Debian 12 from the top of the source tree: scripts/setup.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+. scripts/deps.sh
+
+ctys_apt_install $CTYS_BUILD_DEPS $CTYS_RUN_DEPS
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)" >/dev/null
+echo "setup: built $top/build/bin/ctys ($(build/bin/ctys --version))"
+tests/guest/build.sh build/guest
+
+# The demo VM: a definition in the original ctys format, next to nothing but data.
+mkdir -p build/vms/demo
+cat >build/vms/demo/demo.ctys <<DEF
+#!/bin/bash
+# ctys VM definition (read as data, never executed)
+#@#MAGICID-QEMU
+#@#LABEL      = "demo"
+#@#UUID       = "5f0c2b7e-1d2a-4c3b-9e8f-0a1b2c3d4e5f"
+#@#DIST       = "busybox"
+#@#OS         = "Linux"
+#@#VMSTATE    = "ACTIVE"
+MEMSIZE=256
+SMP=1
+KERNELIMAGE="\${CTYSWRAPPERPATH}/../../guest/vmlinuz"
+INITRDIMAGE="\${CTYSWRAPPERPATH}/../../guest/initrd.gz"
+APPEND="console=ttyS0 quiet loglevel=1 panic=-1"
+DEF
+def=$top/build/vms/demo/demo.ctys
+ctys=$top/build/bin/ctys
+echo "setup: demo VM definition: $def"
+
+if [ "$("$ctys" -a ISACTIVE=l:demo)" = 1 ]; then
+	"$ctys" -a CANCEL=l:demo,FORCE
+fi
+echo "setup: \$ ctys -t QEMU -a CREATE=p:$def,CONSOLE:NONE"
+"$ctys" -d 1 -t QEMU -a CREATE=p:"$def",CONSOLE:NONE
+echo "setup: \$ ctys -t QEMU -a ISACTIVE=l:demo"
+"$ctys" -t QEMU -a ISACTIVE=l:demo
+run=$(ls -d /run/ctys/*/ 2>/dev/null | while read -r d; do
+	[ "$(cat "$d/label" 2>/dev/null)" = demo ] && echo "$d"; done | head -n1)
+for _ in $(seq 1 300); do
+	grep -q CTYS-GUEST-READY "$run/console.log" 2>/dev/null && break
+	sleep 0.1
+done
+echo "setup: the guest's serial console ($run/console.log):"
+grep -a -m1 CTYS-GUEST-READY "$run/console.log" | sed 's/^/    /'
+echo "setup: \$ ctys -t QEMU -a CANCEL=l:demo,POWEROFF"
+"$ctys" -d 1 -t QEMU -a CANCEL=l:demo,POWEROFF
+echo "setup: \$ ctys -t QEMU -a ISACTIVE=l:demo"
+"$ctys" -t QEMU -a ISACTIVE=l:demo || true
+cat <<EOF2
+
+The demo VM booted under ctys and powered itself off on ACPI request. By hand:
+  $ctys -t QEMU -a CREATE=p:$def
+  python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); print(s.recv(4096).decode())' $run/console.sock   # or: socat - UNIX-CONNECT:.../console.sock
+  $ctys -t QEMU -a ISACTIVE=l:demo
+  $ctys -t QEMU -a CANCEL=l:demo            # ACPI power-off, escalates after 20 s
+Run every test: scripts/test.sh
+EOF2
