@@ -5,7 +5,7 @@ libsdl2-dev uuid-dev libjson-c-dev libpng-dev"
 # Run: QEMU itself (and qemu-img), procps for the tests' pgrep.
 CTYS_RUN_DEPS="qemu-system-x86 qemu-utils procps"
 # Tests: clang + its runtimes for libFuzzer, python3 for socket helpers, bc for timings.
-CTYS_TEST_DEPS="clang libclang-rt-14-dev python3 bc"
+CTYS_TEST_DEPS="clang libclang-rt-14-dev python3 bc man-db"
 
 # ctys_apt_install PKG...: installs what is missing (apt-get update once, only if needed).
 ctys_apt_install() {
