@@ -41,8 +41,7 @@ echo "setup: \$ ctys -t QEMU -a CREATE=p:$def,CONSOLE:NONE"
 "$ctys" -d 1 -t QEMU -a CREATE=p:"$def",CONSOLE:NONE
 echo "setup: \$ ctys -t QEMU -a ISACTIVE=l:demo"
 "$ctys" -t QEMU -a ISACTIVE=l:demo
-run=$(ls -d /run/ctys/*/ 2>/dev/null | while read -r d; do
-	[ "$(cat "$d/label" 2>/dev/null)" = demo ] && echo "$d"; done | head -n1)
+run=$(grep -lx demo /run/ctys/*/label 2>/dev/null | head -n1 | xargs -r dirname)
 for _ in $(seq 1 300); do
 	grep -q CTYS-GUEST-READY "$run/console.log" 2>/dev/null && break
 	sleep 0.1
@@ -56,9 +55,11 @@ echo "setup: \$ ctys -t QEMU -a ISACTIVE=l:demo"
 cat <<EOF2
 
 The demo VM booted under ctys and powered itself off on ACPI request. By hand:
-  $ctys -t QEMU -a CREATE=p:$def
-  python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); print(s.recv(4096).decode())' $run/console.sock   # or: socat - UNIX-CONNECT:.../console.sock
-  $ctys -t QEMU -a ISACTIVE=l:demo
-  $ctys -t QEMU -a CANCEL=l:demo            # ACPI power-off, escalates after 20 s
+  export PATH=$top/build/bin:\$PATH
+  ctys -t QEMU -a CREATE=p:$def
+  ctys -t QEMU -a ISACTIVE=l:demo
+  tail /run/ctys/*/console.log                        # what the guest printed
+  socat - UNIX-CONNECT:\$(dirname \$(grep -lx demo /run/ctys/*/label))/console.sock   # its serial console
+  ctys -t QEMU -a CANCEL=l:demo                       # ACPI power-off, escalates after 20 s
 Run every test: scripts/test.sh
 EOF2

@@ -170,8 +170,8 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 	sc.create_timeout = ctx->conf->create_timeout;
 	rc = supervisor_start(&sc, &qpid, &cause);
 	if (rc == 0)
-		log_debug(1, "'%s' started: QEMU pid %d, accelerator %s, runtime %s", label,
-		    (int)qpid, qo.accel, dir);
+		log_debug(1, "'%s' started: %s %s, pid %d, accelerator %s, runtime %s", label,
+		    bin, supervisor_qemu_version(), (int)qpid, qo.accel, dir);
 out:
 	if (rc != 0 && cause != NULL)
 		log_err("%s", cause);

@@ -34,6 +34,7 @@
 #define QUIT_GRACE 5.0
 #define TERM_GRACE 3.0
 #define KILL_GRACE 5.0
+#define REPRESS_EVERY 3.0	/* a guest still booting misses the first power button press */
 
 enum { Q_NONE, Q_GREETING, Q_CAPS, Q_STATUS, Q_READY, Q_CLOSED };
 enum { ST_NONE, ST_ACPI, ST_QUIT, ST_TERM, ST_KILL };
@@ -85,6 +86,7 @@ struct sup {
 	int sigfd;
 	int notify_fd;
 	char state[40];
+	char qemu_version[32];	/* from the QMP greeting */
 	double started;
 	double create_deadline;
 	json_object *ring[EVENT_RING];
@@ -96,6 +98,7 @@ struct sup {
 	int stage;
 	int acpi_timeout;	/* seconds the guest gets to power off */
 	double deadline;
+	double repress;		/* when the power button is pressed again */
 	double cancel_started;
 	pid_t cancel_by;
 	struct waiter waiters[MAX_WAITERS];
@@ -274,6 +277,7 @@ status_json(struct sup *s)
 	json_object_object_add(o, "supervisor_pid", json_object_new_int(getpid()));
 	json_object_object_add(o, "accel", json_object_new_string(s->cfg->accel ? s->cfg->accel : ""));
 	json_object_object_add(o, "adopted", json_object_new_boolean(!s->child));
+	json_object_object_add(o, "qemu_version", json_object_new_string(s->qemu_version));
 	json_object_object_add(o, "started", json_object_new_double(s->started));
 	return o;
 }
@@ -474,6 +478,19 @@ on_qmp_line(struct sup *s, const char *line, size_t len)
 		free(why);
 		return;
 	case QMP_GREETING:
+		{
+			json_object *q, *v, *qq, *ma, *mi, *mc;
+
+			if (json_object_object_get_ex(o, "QMP", &q) &&
+			    json_object_object_get_ex(q, "version", &v) &&
+			    json_object_object_get_ex(v, "qemu", &qq) &&
+			    json_object_object_get_ex(qq, "major", &ma) &&
+			    json_object_object_get_ex(qq, "minor", &mi) &&
+			    json_object_object_get_ex(qq, "micro", &mc))
+				snprintf(s->qemu_version, sizeof s->qemu_version, "%d.%d.%d",
+				    json_object_get_int(ma), json_object_get_int(mi),
+				    json_object_get_int(mc));
+		}
 		if (s->qstage == Q_GREETING) {
 			s->qstage = Q_CAPS;
 			qmp_enqueue(s, "qmp_capabilities", NULL, REQ_CAPS, NULL, 0, 1);
@@ -531,6 +548,7 @@ cancel_stage(struct sup *s, int stage)
 	case ST_ACPI:
 		qmp_enqueue(s, "system_powerdown", NULL, REQ_CANCEL, NULL, 0, 0);
 		s->deadline = now + s->acpi_timeout;
+		s->repress = now + REPRESS_EVERY;
 		break;
 	case ST_QUIT:
 		if (s->qmp_fd == -1) {
@@ -797,6 +815,7 @@ notify(struct sup *s, int ok, int status, const char *msg)
 	o = json_object_new_object();
 	json_object_object_add(o, "ok", json_object_new_boolean(ok));
 	json_object_object_add(o, "qemu_pid", json_object_new_int(s->qemu_pid));
+	json_object_object_add(o, "qemu_version", json_object_new_string(s->qemu_version));
 	if (!ok) {
 		json_object_object_add(o, "status", json_object_new_int(status));
 		json_object_object_add(o, "error", json_object_new_string(msg ? msg : ""));
@@ -1128,6 +1147,8 @@ sup_main(struct sup_config *cfg, int notify_fd)
 			next = s->create_deadline;
 		if (s->stage != ST_NONE && (next == 0 || s->deadline < next))
 			next = s->deadline;
+		if (s->stage == ST_ACPI && s->repress < next)
+			next = s->repress;
 		if (next > 0)
 			timeout = next <= now ? 0 : (int)((next - now) * 1000) + 1;
 
@@ -1231,6 +1252,11 @@ sup_main(struct sup_config *cfg, int notify_fd)
 			s->cancel_mode = 'F';
 			cancel_stage(s, ST_KILL);
 		}
+		if (s->stage == ST_ACPI && now >= s->repress && now < s->deadline &&
+		    s->qstage == Q_READY && !s->shutdown_seen) {
+			qmp_enqueue(s, "system_powerdown", NULL, REQ_CANCEL, NULL, 0, 0);
+			s->repress = now + REPRESS_EVERY;
+		}
 		if (s->stage != ST_NONE && now >= s->deadline) {
 			if (s->stage < ST_KILL)
 				cancel_stage(s, s->stage + 1);
@@ -1238,6 +1264,14 @@ sup_main(struct sup_config *cfg, int notify_fd)
 				s->deadline = now + KILL_GRACE;
 		}
 	}
+}
+
+static char started_version[32];
+
+const char *
+supervisor_qemu_version(void)
+{
+	return started_version;
 }
 
 int
@@ -1296,6 +1330,9 @@ supervisor_start(struct sup_config *cfg, pid_t *qemu_pid, char **cause)
 		    json_object_get_boolean(v)) {
 			json_object_object_get_ex(o, "qemu_pid", &v);
 			*qemu_pid = json_object_get_int(v);
+			if (json_object_object_get_ex(o, "qemu_version", &v))
+				strlcpy_chk(started_version, json_object_get_string(v),
+				    sizeof started_version);
 			rc = 0;
 		} else if (o != NULL) {
 			rc = EXIT_QEMU;

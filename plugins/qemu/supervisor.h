@@ -29,5 +29,7 @@ struct sup_config {
  * lockfd may be closed afterwards; the supervisor keeps the lock.
  */
 int supervisor_start(struct sup_config *, pid_t *qemu_pid, char **cause);
+/* After a successful supervisor_start: the QEMU version from its QMP greeting ("7.2.19"). */
+const char *supervisor_qemu_version(void);
 
 #endif

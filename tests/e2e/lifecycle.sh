@@ -21,8 +21,10 @@ out=$($SOCKIO type "$d/console.sock" 'echo $((6*7))\n' 42 20) || fail "console: 
 ok "console answered 42"
 
 # control socket: status and a QMP pass-through
-$SOCKIO ctl "$d/ctl.sock" '{"v":1,"id":1,"cmd":"status"}' | grep -q '"state":"running"' ||
-	fail "status is not running"
+st=$($SOCKIO ctl "$d/ctl.sock" '{"v":1,"id":1,"cmd":"status"}')
+grep -q '"state":"running"' <<<"$st" || fail "status is not running: $st"
+grep -qE '"qemu_version":"[0-9]+\.[0-9]+\.[0-9]+"' <<<"$st" || fail "no QEMU version: $st"
+grep -q '"accel":"tcg"' <<<"$st" || fail "this host must run TCG: $st"
 $SOCKIO ctl "$d/ctl.sock" '{"v":1,"id":2,"cmd":"qmp","execute":"query-name"}' |
 	grep -q '"name":"web1"' || fail "qmp query-name"
 
@@ -41,3 +43,11 @@ grep -q '"exit_status":0' <<<"$rec" || fail "exit record: exit status"
 out=$("$CTYS" -a ISACTIVE=l:web1); rc=$?
 [ "$out" = 0 ] && [ $rc = 1 ] || fail "ISACTIVE after CANCEL: '$out' rc $rc"
 expect 4 "'L:web1' is not running" "$CTYS" -a CANCEL=l:web1
+
+# a CANCEL right after CREATE: the booting guest misses the first power button press;
+# the supervisor presses it again until the guest reacts, long before the timeout
+rm -f "$T"/state/ctys/exits/*.json
+expect 0 "" "$CTYS" -a CREATE=p:$def
+expect 0 "" "$CTYS" -a CANCEL=l:web1,TIMEOUT:60
+grep -q '"how":"cancel-poweroff"' <<<"$(exit_record)" || fail "early CANCEL: $(exit_record)"
+no_leftovers
