@@ -109,17 +109,26 @@ ctl_write(int fd, json_object *o)
 	return off == len ? 0 : -1;
 }
 
-int
-unix_connect(const char *path)
+/* A stream socket and its address; refuses a path too long for sun_path (108 bytes). */
+static int
+unix_socket(const char *path, struct sockaddr_un *sa)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlcpy_chk(sa.sun_path, path, sizeof sa.sun_path) == -1) {
+	memset(sa, 0, sizeof *sa);
+	sa->sun_family = AF_UNIX;
+	if (strlcpy_chk(sa->sun_path, path, sizeof sa->sun_path) == -1) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+	return socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+}
+
+int
+unix_connect(const char *path)
+{
+	struct sockaddr_un sa;
+	int fd;
+
+	if ((fd = unix_socket(path, &sa)) == -1)
 		return -1;
 	while (connect(fd, (struct sockaddr *)&sa, sizeof sa) == -1) {
 		int e = errno;
@@ -136,14 +145,10 @@ unix_connect(const char *path)
 int
 unix_listen(const char *path, int backlog)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa;
 	int fd;
 
-	if (strlcpy_chk(sa.sun_path, path, sizeof sa.sun_path) == -1) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+	if ((fd = unix_socket(path, &sa)) == -1)
 		return -1;
 	unlink(path);
 	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) == -1 || listen(fd, backlog) == -1) {

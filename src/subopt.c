@@ -33,6 +33,17 @@ sbuf_take(struct sbuf *b)
 	return s;
 }
 
+static void
+subopt_clear(struct subopt *o)
+{
+	free(o->key);
+	free(o->arg);
+	for (size_t j = 0; j < o->nvals; j++)
+		free(o->vals[j]);
+	free(o->vals);
+	memset(o, 0, sizeof *o);
+}
+
 /* Parses one suboption (the text between unescaped commas, already unescaped for `,,`). */
 static int
 parse_one(const char *s, size_t len, struct subopt *o, char **cause)
@@ -80,24 +91,13 @@ literal:
 		o->vals[o->nvals++] = sbuf_take(&val);
 	}
 	if (*o->key == '\0') {
-		free(o->key);
-		free(o->arg);
-		for (size_t j = 0; j < o->nvals; j++)
-			free(o->vals[j]);
-		free(o->vals);
-		memset(o, 0, sizeof *o);
-		return fail(cause, -1, "empty suboption name in '%.*s'", (int)len, s), -1;
+		subopt_clear(o);
+		return fail(cause, -1, "empty suboption name in '%.*s'", (int)len, s);
 	}
 	for (char *p = o->key; *p != '\0'; p++) {
 		if (iscntrl((unsigned char)*p)) {
-			fail(cause, -1, "control character in suboption name");
-			free(o->key);
-			free(o->arg);
-			for (size_t j = 0; j < o->nvals; j++)
-				free(o->vals[j]);
-			free(o->vals);
-			memset(o, 0, sizeof *o);
-			return -1;
+			subopt_clear(o);
+			return fail(cause, -1, "control character in suboption name");
 		}
 	}
 	return 0;
@@ -142,13 +142,8 @@ subopt_parse(const char *s, struct subopt_list *out, char **cause)
 void
 subopt_list_free(struct subopt_list *l)
 {
-	for (size_t i = 0; i < l->n; i++) {
-		free(l->v[i].key);
-		free(l->v[i].arg);
-		for (size_t j = 0; j < l->v[i].nvals; j++)
-			free(l->v[i].vals[j]);
-		free(l->v[i].vals);
-	}
+	for (size_t i = 0; i < l->n; i++)
+		subopt_clear(&l->v[i]);
 	free(l->v);
 	l->v = NULL;
 	l->n = 0;

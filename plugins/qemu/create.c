@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "argv.h"
@@ -131,6 +132,17 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 
 	label = qemu_label(d);
 	id = rundir_id(vmdef_get(d, "UUID"), d->path);
+	{
+		/* the longest socket path must fit sun_path (108 bytes with its NUL) */
+		size_t need = strlen(ctx->paths->run) + 1 + strlen(id) + strlen("/console.sock");
+
+		if (need >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+			rc = fail(&cause, EXIT_FAIL, "runtime directory '%s' is too long for UNIX "
+			    "socket paths (%zu of at most 107 bytes); set CTYS_RUNDIR or "
+			    "runtime_dir to a shorter path", ctx->paths->run, need);
+			goto out;
+		}
+	}
 	if ((rc = rundir_claim(ctx->paths->run, id, label, vmdef_get(d, "UUID"), d->path,
 	    &lockfd, &dir, &cause)) != 0)
 		goto out;

@@ -45,3 +45,9 @@ rm "$HOME/.ctys/ctys.conf"
 mkdir -p "$T/unsafe" && chmod 755 "$T/unsafe"
 CTYS_RUNDIR=$T/unsafe expect 1 "'$T/unsafe' has unsafe permissions 0755 (must be 0700)" "$CTYS" -a ISACTIVE=l:x
 no_leftovers
+# a runtime root too long for socket paths is refused before anything starts
+long=$T/$(printf 'd%.0s' $(seq 1 100))
+mkdir -p "$long" && chmod 700 "$long"
+def=$(make_vm longpath)
+CTYS_RUNDIR=$long expect 1 "is too long for UNIX socket paths" "$CTYS" -a CREATE=p:$def
+[ -z "$(ls -A "$long")" ] || fail "a directory was left in the long runtime root"
