@@ -17,13 +17,22 @@
 #include "vm.h"
 #include "vmdef.h"
 
+/* A file named in the definition: relative paths are relative to the definition's directory. */
+static char *
+def_file(const struct vmdef *d, const char *path)
+{
+	return path[0] == '/' ? xstrdup(path) : xasprintf("%s/%s", d->dir, path);
+}
+
 static const char *
-disk_format(const char *path)
+disk_format(const struct vmdef *d, const char *path)
 {
 	unsigned char magic[4];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *p = def_file(d, path);
+	int fd = open(p, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
+	free(p);
 	if (fd == -1)
 		return NULL;
 	n = read(fd, magic, sizeof magic);
@@ -36,11 +45,18 @@ disk_format(const char *path)
 static int
 check_file(const struct vmdef *d, const char *key, const char *path, char **cause)
 {
-	if (path == NULL || access(path, R_OK) == 0)
+	char *p;
+	int rc = 0;
+
+	if (path == NULL)
 		return 0;
-	return fail(cause, errno == ENOENT ? EXIT_NOTFOUND : EXIT_FAIL, "%s:%d: %s: %s: '%s'",
-	    d->path, vmdef_line(d, key), key, errno == ENOENT ? "no such file" : strerror(errno),
-	    path);
+	p = def_file(d, path);
+	if (access(p, R_OK) == -1)
+		rc = fail(cause, errno == ENOENT ? EXIT_NOTFOUND : EXIT_FAIL, "%s:%d: %s: %s: '%s'",
+		    d->path, vmdef_line(d, key), key, errno == ENOENT ? "no such file" :
+		    strerror(errno), p);
+	free(p);
+	return rc;
 }
 
 int
@@ -112,7 +128,7 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 			log_debug(1, "accelerator: TCG, because %s", why);
 	}
 	qo.console = console;
-	qo.hda_format = hda ? disk_format(hda) : NULL;
+	qo.hda_format = hda ? disk_format(d, hda) : NULL;
 	qo.qmp_fd = QEMU_FD_QMP;
 	qo.serial_fd = QEMU_FD_SERIAL;
 	if ((rc = qemu_argv_build(d, &qo, &argv, &cause)) != 0)
@@ -176,6 +192,7 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 	sc.uuid = vmdef_get(d, "UUID");
 	sc.def = d->path;
 	sc.accel = qo.accel;
+	sc.workdir = d->dir;
 	sc.state_dir = ctx->paths->state;
 	sc.argv = argv;
 	sc.lockfd = lockfd;

@@ -1,5 +1,6 @@
 #include "supervisor.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -1041,6 +1042,27 @@ out:
 	return rc;
 }
 
+/* Closes every descriptor the caller of ctys handed down, but the lock and the report pipe. */
+static void
+close_inherited(int keep1, int keep2)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int fds[1024], n = 0;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL && n < (int)nitems(fds)) {
+		int fd = atoi(de->d_name);
+
+		if (de->d_name[0] != '.' && fd > 2 && fd != keep1 && fd != keep2 && fd != dirfd(d))
+			fds[n++] = fd;
+	}
+	closedir(d);
+	while (n-- > 0)
+		close(fds[n]);
+}
+
 static void __attribute__((noreturn))
 sup_main(struct sup_config *cfg, int notify_fd)
 {
@@ -1073,6 +1095,11 @@ sup_main(struct sup_config *cfg, int notify_fd)
 		close(devnull);
 	if (logfd > 2)
 		close(logfd);
+	close_inherited(cfg->lockfd, notify_fd);
+	/* relative paths of a definition are relative to its directory; nothing else keeps
+	 * the caller's working directory (and its mount) busy */
+	if (cfg->workdir == NULL || chdir(cfg->workdir) == -1)
+		(void)chdir("/");
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);

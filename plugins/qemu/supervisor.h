@@ -17,6 +17,7 @@ struct sup_config {
 	const char *id, *label, *uuid, *def;
 	const char *state_dir;	/* exit records go to <state_dir>/exits/<id>.json */
 	const char *accel;
+	const char *workdir;	/* QEMU's working directory: the definition's directory */
 	struct strv argv;	/* QEMU argv (fds at QEMU_FD_QMP / QEMU_FD_SERIAL) */
 	int lockfd;		/* held by the caller, inherited by the supervisor */
 	int create_timeout;	/* seconds until QMP must answer */
