@@ -134,67 +134,76 @@ def run(path):
         r = reply()
         if cmd != "quit" and (not r or "return" not in r):
             raise RuntimeError("%s: %r" % (cmd, r))
+        if cmd == "query-status":
+            ready = time.time()
     s.close()
+    return ready
 
 for path in sys.stdin:
     try:
-        run(path.rstrip("\n"))
-        print("ok", flush=True)
+        ready = run(path.rstrip("\n"))
+        print("ok %d" % round(ready * 1e6), flush=True)
     except Exception as e:
         print("error %s" % e, flush=True)
 EOF
 coproc CLI { exec "$PY" -I -S "$T/qmpclient.py"; }
 CLIPID=$CLI_PID
 
-now() { echo "${EPOCHREALTIME/[.,]/}"; } # microseconds
 
-# run_ctys: one CREATE+CANCEL; sets DT (microseconds)
+# Timestamps are read with ${EPOCHREALTIME} in this shell, never through $(...): a command
+# substitution forks, and a fork here costs milliseconds.
+
+# run_ctys: one CREATE+CANCEL; sets DT, and DT1 = the CREATE part (microseconds)
 run_ctys() {
-	local t0 t1
-	t0=$(now)
+	local t0 tm t1
+	t0=${EPOCHREALTIME/[.,]/}
 	"$CTYS" -t QEMU -a "CREATE=p:$DEF,CONSOLE:NONE" >"$T/ctys.out" 2>&1 ||
 		{ cat "$T/ctys.out" >&2; die "ctys CREATE failed"; }
+	tm=${EPOCHREALTIME/[.,]/}
 	"$CTYS" -a CANCEL=l:bench,FORCE >"$T/ctys.out" 2>&1 ||
 		{ cat "$T/ctys.out" >&2; die "ctys CANCEL failed"; }
-	t1=$(now)
-	DT=$((t1 - t0))
+	t1=${EPOCHREALTIME/[.,]/}
+	DT=$((t1 - t0)) DT1=$((tm - t0))
 }
 
-# run_plain: QEMU in the background, QMP handshake+query-status+quit, wait for exit; sets DT
+# run_plain: QEMU in the background, QMP handshake+query-status+quit, wait for exit; sets DT,
+# and DT1 = start until query-status was answered (microseconds, as the client saw it)
 run_plain() {
-	local t0 t1 ans rc
+	local t0 t1 ans rc ready
 	rm -f "$T"/plain/*.sock
-	t0=$(now)
+	t0=${EPOCHREALTIME/[.,]/}
 	"${PLAIN[@]}" </dev/null >"$T/plain/qemu.log" 2>&1 &
 	QPID=$!
 	echo "$T/plain/qmp.sock" >&"${CLI[1]}"
 	read -r -t 90 ans <&"${CLI[0]}" || ans="error: no answer from the QMP client"
 	wait "$QPID"
 	rc=$?
-	t1=$(now)
+	t1=${EPOCHREALTIME/[.,]/}
 	QPID=
-	[ "$ans" = ok ] || { cat "$T/plain/qemu.log" >&2; die "plain QEMU: $ans"; }
+	read -r ans ready <<<"$ans"
+	[ "$ans" = ok ] || { cat "$T/plain/qemu.log" >&2; die "plain QEMU: $ans $ready"; }
 	[ "$rc" = 0 ] || { cat "$T/plain/qemu.log" >&2; die "plain QEMU exited with status $rc"; }
-	DT=$((t1 - t0))
+	DT=$((t1 - t0)) DT1=$((ready - t0))
 }
 
 echo "create+cancel benchmark: $N iterations, $(nproc) CPUs, $("${PLAIN[0]}" --version | head -n1)"
-echo "  ctys:  $CTYS"
-echo "  plain: $(printf "%q " "${PLAIN[@]}")"
+echo "  ctys:  $CTYS ($(git -C "$SRC" describe --always --dirty 2>/dev/null || echo "no git"), built $(date -r "$CTYS" '+%F %T'))"
+shq() { local a; for a; do if [[ $a =~ ^[][A-Za-z0-9_,./=:+@%-]+$ ]]; then printf '%s ' "$a"; else printf '%s ' "${a@Q}"; fi; done; }
+echo "  plain: $(shq "${PLAIN[@]}")"
 echo "  QMP client for plain: $PY (one long-lived process)"
 
 # warm-up (page cache, first-run effects), not counted
 run_ctys
 run_plain
 
-A=() B=()
+A=() B=() A1=() B1=()
 for ((k = 1; k <= N; k++)); do
 	if ((k % 2)); then
-		run_ctys; A+=("$DT")
-		run_plain; B+=("$DT")
+		run_ctys; A+=("$DT") A1+=("$DT1")
+		run_plain; B+=("$DT") B1+=("$DT1")
 	else
-		run_plain; B+=("$DT")
-		run_ctys; A+=("$DT")
+		run_plain; B+=("$DT") B1+=("$DT1")
+		run_ctys; A+=("$DT") A1+=("$DT1")
 	fi
 	printf '  %3d  ctys %.3f s  plain %.3f s\n' "$k" "${A[-1]}e-6" "${B[-1]}e-6"
 done
@@ -210,10 +219,13 @@ stats() {
 }
 read -r am amean amin <<<"$(stats "${A[@]}")"
 read -r bm bmean bmin <<<"$(stats "${B[@]}")"
+read -r a1m _ <<<"$(stats "${A1[@]}")"
+read -r b1m _ <<<"$(stats "${B1[@]}")"
 ratio=$(awk -v a="$am" -v b="$bm" 'BEGIN { printf "%.2f", a / b }')
 echo
 printf '  %-10s %8s %8s %8s\n' "" median mean min
 printf '  %-10s %8s %8s %8s  s\n' ctys "$am" "$amean" "$amin"
 printf '  %-10s %8s %8s %8s  s\n' "plain QEMU" "$bm" "$bmean" "$bmin"
+echo "  up (median): ctys CREATE returned after $a1m s; plain QEMU answered query-status after $b1m s"
 echo "create+cancel: ctys median $am s, plain QEMU median $bm s, ratio $ratio (target <= 1.2)"
 exit 0

@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,15 +97,25 @@ is_name(char c)
 	return isalnum((unsigned char)c) || c == '_';
 }
 
-/* Parser state over one logical statement. */
+/* Parser state over one logical line (statements separated by `;`). */
 struct lex {
 	struct vmdef *d;
 	const char *p, *end;
 	int line;
 	const char *bad;	/* set when an unsupported construct was met */
+	int dry;		/* in a branch not taken: no assignments, no diagnostics */
+	int pat;		/* building a glob pattern: quoted text is escaped */
 };
 
-static int parse_word(struct lex *, struct sb *, int stop_brace, int in_dquote);
+/* parse_word modes */
+#define W_BRACE	0x1	/* inside ${...}: blanks are text, stop at `}` */
+#define W_PAT	0x2	/* a case pattern: stop at `|` and `)` */
+#define W_SLASH	0x4	/* the pattern of ${V/pat/rep}: stop at `/` */
+
+/* Longest value a glob pattern is matched against (keeps matching cheap). */
+#define GLOB_MAX 4096
+
+static int parse_word(struct lex *, struct sb *, int mode);
 
 static const char *
 lookup(struct vmdef *d, const char *name)
@@ -114,85 +125,246 @@ lookup(struct vmdef *d, const char *name)
 	return kv ? kv->value : NULL;
 }
 
+static void
+assign(struct lex *lx, const char *name, const char *value)
+{
+	if (!lx->dry)
+		var_set(lx->d, name, value, lx->line);
+}
+
+static void
+warn(struct lex *lx, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	if (lx->dry)
+		return;
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	diag(lx->d, lx->line, 0, "%s", msg);
+	free(msg);
+}
+
+/* Text from quotes or an expansion: literal, even inside a pattern. */
+static void
+emit_lit(struct lex *lx, struct sb *out, const char *p, size_t n)
+{
+	if (!lx->pat) {
+		sb_addn(out, p, n);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '*' || p[i] == '?' || p[i] == '[' || p[i] == ']' || p[i] == '\\')
+			sb_addc(out, '\\');
+		sb_addc(out, p[i]);
+	}
+}
+
+static int
+has_glob(const char *s)
+{
+	return strpbrk(s, "*?[\\") != NULL;
+}
+
+/* A sub-word of ${...} (default value, pattern, replacement), in its own mode. */
+static char *
+sub_word(struct lex *lx, int mode, int pattern)
+{
+	struct sb w = { 0 };
+	int pat = lx->pat, rc;
+
+	lx->pat = pattern;
+	rc = parse_word(lx, &w, mode);
+	lx->pat = pat;
+	if (rc == -1) {
+		free(w.s);
+		return NULL;
+	}
+	return sb_take(&w);
+}
+
+/* ${V#p} ${V##p} ${V%p} ${V%%p}: the value without the shortest/longest match. */
+static char *
+trim_match(const char *val, const char *pat, int suffix, int longest)
+{
+	size_t n = strlen(val);
+	char *t = xstrdup(val);
+
+	for (size_t k = 0; k <= n; k++) {
+		size_t len = longest ? n - k : k;	/* length of the part tried */
+		char *part = suffix ? xstrdup(val + n - len) : xstrndup(val, len);
+		int m = fnmatch(pat, part, 0) == 0;
+
+		free(part);
+		if (m) {
+			free(t);
+			return suffix ? xstrndup(val, n - len) : xstrdup(val + len);
+		}
+	}
+	return t;
+}
+
+/* ${V/p/r} ${V//p/r}: replaces the first/every longest match of p. */
+static char *
+replace_match(const char *val, const char *pat, const char *rep, int global)
+{
+	struct sb out = { 0 };
+	size_t n = strlen(val), i = 0;
+	int done = 0;
+
+	sb_addn(&out, "", 0);
+	while (i < n) {
+		size_t best = 0;
+
+		if (!done) {
+			if (!has_glob(pat)) {
+				size_t pl = strlen(pat);
+
+				if (pl > 0 && strncmp(val + i, pat, pl) == 0)
+					best = pl;
+			} else {
+				for (size_t j = n; j > i && best == 0; j--) {
+					char *part = xstrndup(val + i, j - i);
+
+					if (fnmatch(pat, part, 0) == 0)
+						best = j - i;
+					free(part);
+				}
+			}
+		}
+		if (best > 0) {
+			sb_addn(&out, rep, strlen(rep));
+			i += best;
+			done = !global;
+		} else
+			sb_addc(&out, val[i++]);
+	}
+	return sb_take(&out);
+}
+
+/* After `${`. */
+static int
+parse_brace(struct lex *lx, struct sb *out)
+{
+	char name[128], num[32], *w, *r = NULL, *res = NULL;
+	size_t n = 0;
+	const char *val;
+	int length = 0, colon = 0, set;
+	char op;
+
+	if (lx->p + 1 < lx->end && *lx->p == '#' && is_name_start(lx->p[1])) {
+		length = 1;
+		lx->p++;
+	}
+	while (lx->p < lx->end && is_name(*lx->p) && n < sizeof name - 1)
+		name[n++] = *lx->p++;
+	name[n] = '\0';
+	if (n == 0 || !is_name_start(name[0]) || lx->p >= lx->end) {
+		lx->bad = "unsupported parameter expansion";
+		return -1;
+	}
+	val = lookup(lx->d, name);
+	if (length || *lx->p == '}') {
+		if (*lx->p != '}') {
+			lx->bad = "unsupported parameter expansion";
+			return -1;
+		}
+		lx->p++;
+		if (length) {
+			snprintf(num, sizeof num, "%zu", val ? strlen(val) : 0);
+			emit_lit(lx, out, num, strlen(num));
+		} else if (val != NULL)
+			emit_lit(lx, out, val, strlen(val));
+		return 0;
+	}
+	if (*lx->p == ':') {
+		colon = 1;
+		lx->p++;
+	}
+	op = lx->p < lx->end ? *lx->p++ : '\0';
+	if (op == '\0' || strchr(colon ? "-+=" : "-+=/#%", op) == NULL) {
+		lx->bad = "unsupported parameter expansion";
+		return -1;
+	}
+	set = val != NULL && (!colon || *val != '\0');
+	if (op == '-' || op == '+' || op == '=') {
+		if ((w = sub_word(lx, W_BRACE, 0)) == NULL)
+			return -1;
+		if (op == '=' && !set)
+			assign(lx, name, w);
+		res = xstrdup(op == '+' ? (set ? w : "") : (set ? val : w));
+		free(w);
+	} else if (op == '/') {
+		int global = lx->p < lx->end && *lx->p == '/';
+
+		if (global)
+			lx->p++;
+		if ((w = sub_word(lx, W_BRACE | W_SLASH, 1)) == NULL)
+			return -1;
+		if (lx->p < lx->end && *lx->p == '/') {
+			lx->p++;
+			if ((r = sub_word(lx, W_BRACE, 0)) == NULL) {
+				free(w);
+				return -1;
+			}
+		}
+		if (val != NULL && strlen(val) > GLOB_MAX && has_glob(w)) {
+			free(w);
+			free(r);
+			lx->bad = "pattern substitution on a very long value";
+			return -1;
+		}
+		res = val ? replace_match(val, w, r ? r : "", global) : xstrdup("");
+		free(w);
+		free(r);
+	} else {	/* # ## % %% */
+		int longest = lx->p < lx->end && *lx->p == op;
+
+		if (longest)
+			lx->p++;
+		if ((w = sub_word(lx, W_BRACE, 1)) == NULL)
+			return -1;
+		if (val != NULL && strlen(val) > GLOB_MAX) {
+			free(w);
+			lx->bad = "pattern removal on a very long value";
+			return -1;
+		}
+		res = val ? trim_match(val, w, op == '%', longest) : xstrdup("");
+		free(w);
+	}
+	if (lx->p >= lx->end || *lx->p != '}') {
+		free(res);
+		lx->bad = "unterminated ${";
+		return -1;
+	}
+	lx->p++;
+	emit_lit(lx, out, res, strlen(res));
+	free(res);
+	return 0;
+}
+
 /* After `$`: a name, `{...}`, or something unsupported. */
 static int
 parse_dollar(struct lex *lx, struct sb *out)
 {
 	char name[128];
 	size_t n = 0;
+	const char *val;
 
 	if (lx->p >= lx->end) {
 		sb_addc(out, '$');
 		return 0;
 	}
 	if (*lx->p == '(') {
-		lx->bad = "command substitution $(...)";
+		lx->bad = lx->p + 1 < lx->end && lx->p[1] == '(' ? "arithmetic $((...))" :
+		    "command substitution $(...)";
 		return -1;
 	}
 	if (*lx->p == '{') {
-		const char *val;
-		char op = 0;
-		int colon = 0;
-
 		lx->p++;
-		while (lx->p < lx->end && is_name(*lx->p) && n < sizeof name - 1)
-			name[n++] = *lx->p++;
-		name[n] = '\0';
-		if (n == 0 || !is_name_start(name[0])) {
-			lx->bad = "unsupported parameter expansion";
-			return -1;
-		}
-		if (lx->p < lx->end && *lx->p == ':') {
-			colon = 1;
-			lx->p++;
-		}
-		if (lx->p < lx->end && strchr("-+=", *lx->p) != NULL)
-			op = *lx->p++;
-		else if (colon || (lx->p < lx->end && *lx->p != '}')) {
-			lx->bad = "unsupported parameter expansion";
-			return -1;
-		}
-		val = lookup(lx->d, name);
-		if (op == 0) {
-			if (lx->p >= lx->end || *lx->p != '}') {
-				lx->bad = "unterminated ${";
-				return -1;
-			}
-			lx->p++;
-			if (val != NULL)
-				sb_addn(out, val, strlen(val));
-			return 0;
-		}
-		struct sb word = { 0 };
-		if (parse_word(lx, &word, 1, 0) == -1) {
-			free(word.s);
-			return -1;
-		}
-		if (lx->p >= lx->end || *lx->p != '}') {
-			free(word.s);
-			lx->bad = "unterminated ${";
-			return -1;
-		}
-		lx->p++;
-		char *w = sb_take(&word);
-		int set = val != NULL && (!colon || *val != '\0');
-
-		switch (op) {
-		case '-':
-			sb_addn(out, set ? val : w, strlen(set ? val : w));
-			break;
-		case '=':
-			if (!set)
-				var_set(lx->d, name, w, lx->line);
-			sb_addn(out, set ? val : w, strlen(set ? val : w));
-			break;
-		case '+':
-			if (set)
-				sb_addn(out, w, strlen(w));
-			break;
-		}
-		free(w);
-		return 0;
+		return parse_brace(lx, out);
 	}
 	if (!is_name_start(*lx->p)) {
 		if (strchr("0123456789#?@*!$-", *lx->p) != NULL) {
@@ -205,31 +377,34 @@ parse_dollar(struct lex *lx, struct sb *out)
 	while (lx->p < lx->end && is_name(*lx->p) && n < sizeof name - 1)
 		name[n++] = *lx->p++;
 	name[n] = '\0';
-	const char *val = lookup(lx->d, name);
-	if (val != NULL)
-		sb_addn(out, val, strlen(val));
+	if ((val = lookup(lx->d, name)) != NULL)
+		emit_lit(lx, out, val, strlen(val));
 	return 0;
 }
 
 /*
- * One shell word (with quotes and expansions) up to unquoted blank, `;`, end of
- * statement, or `}` when stop_brace. Returns 0 or -1 (lx->bad says why).
+ * One shell word (with quotes and expansions) up to an unquoted blank, `;` or end of
+ * the line; the mode changes where it stops. Returns 0 or -1 (lx->bad says why).
  */
 static int
-parse_word(struct lex *lx, struct sb *out, int stop_brace, int in_dquote)
+parse_word(struct lex *lx, struct sb *out, int mode)
 {
-	(void)in_dquote;
 	while (lx->p < lx->end) {
 		char c = *lx->p;
 
-		if (stop_brace && c == '}')
+		if ((mode & W_BRACE) && c == '}')
 			return 0;
-		if (!stop_brace && (c == ' ' || c == '\t' || c == ';' || c == '\n'))
+		if ((mode & W_SLASH) && c == '/')
 			return 0;
-		if (!stop_brace && (c == '|' || c == '&' || c == '<' || c == '>' || c == '(' ||
-		    c == ')')) {
-			lx->bad = "shell operator";
-			return -1;
+		if (!(mode & W_BRACE)) {
+			if (c == ' ' || c == '\t' || c == ';' || c == '\n')
+				return 0;
+			if ((mode & W_PAT) && (c == '|' || c == ')'))
+				return 0;
+			if (c == '|' || c == '&' || c == '<' || c == '>' || c == '(' || c == ')') {
+				lx->bad = "shell operator";
+				return -1;
+			}
 		}
 		if (c == '`') {
 			lx->bad = "command substitution `...`";
@@ -238,7 +413,7 @@ parse_word(struct lex *lx, struct sb *out, int stop_brace, int in_dquote)
 		if (c == '\\') {
 			lx->p++;
 			if (lx->p < lx->end && *lx->p != '\n')
-				sb_addc(out, *lx->p);
+				emit_lit(lx, out, lx->p, 1);
 			if (lx->p < lx->end)
 				lx->p++;
 			continue;
@@ -250,7 +425,7 @@ parse_word(struct lex *lx, struct sb *out, int stop_brace, int in_dquote)
 				lx->bad = "unterminated single quote";
 				return -1;
 			}
-			sb_addn(out, lx->p + 1, (size_t)(q - lx->p - 1));
+			emit_lit(lx, out, lx->p + 1, (size_t)(q - lx->p - 1));
 			lx->p = q + 1;
 			continue;
 		}
@@ -265,7 +440,7 @@ parse_word(struct lex *lx, struct sb *out, int stop_brace, int in_dquote)
 				if (c == '\\' && lx->p + 1 < lx->end &&
 				    strchr("$`\"\\\n", lx->p[1]) != NULL) {
 					if (lx->p[1] != '\n')
-						sb_addc(out, lx->p[1]);
+						emit_lit(lx, out, lx->p + 1, 1);
 					lx->p += 2;
 					continue;
 				}
@@ -275,7 +450,7 @@ parse_word(struct lex *lx, struct sb *out, int stop_brace, int in_dquote)
 						return -1;
 					continue;
 				}
-				sb_addc(out, c);
+				emit_lit(lx, out, &c, 1);
 				lx->p++;
 			}
 			if (lx->p >= lx->end) {
@@ -302,6 +477,43 @@ skip_blanks(struct lex *lx)
 {
 	while (lx->p < lx->end && (*lx->p == ' ' || *lx->p == '\t'))
 		lx->p++;
+}
+
+/*
+ * Skips what could not be evaluated, up to the next unquoted `;` of this line (so the
+ * `then`, `;;` or `fi` after it are still seen) or a comment.
+ */
+static void
+skip_rest(struct lex *lx)
+{
+	int paren = 0;
+	char q = 0;
+
+	while (lx->p < lx->end) {
+		char c = *lx->p;
+
+		if (q != 0) {
+			if (c == '\\' && q != '\'' && lx->p + 1 < lx->end)
+				lx->p++;
+			else if (c == q)
+				q = 0;
+			lx->p++;
+			continue;
+		}
+		if (c == '\\') {
+			lx->p += lx->p + 1 < lx->end ? 2 : 1;
+			continue;
+		}
+		if (c == '\'' || c == '"' || c == '`')
+			q = c;
+		else if (c == '(')
+			paren++;
+		else if (c == ')' && paren > 0)
+			paren--;
+		else if (c == ';' && paren == 0)
+			return;
+		lx->p++;
+	}
 }
 
 /* `#@#KEY = value` (padded, quoted or not); the MAGICID markers. */
@@ -353,6 +565,34 @@ parse_magic(struct vmdef *d, const char *s, size_t len, int line)
 	}
 }
 
+/*
+ * The static evaluator of `if [ ... ]; then ... [elif ...] [else ...] fi` and
+ * `case WORD in pat|pat) ... ;; esac`: a stack of open blocks. Loops and everything
+ * else that would need running are skipped whole (one warning).
+ */
+enum { F_IF, F_CASE };
+enum { S_COND, S_BODY, S_IN, S_PAT, S_ARM };
+
+struct frame {
+	int kind, state;
+	int outer;	/* the code around the block runs */
+	int taken;	/* a branch ran, or the block could not be evaluated */
+	int run;	/* the current branch runs */
+	int cond;	/* if: the pending condition (1, 0, -1 unknown) */
+	char *word;	/* case: the subject, NULL if it could not be evaluated */
+	int line;
+};
+
+#define MAX_NEST 16
+
+struct eval {
+	struct frame f[MAX_NEST];
+	int n;
+	int skip;		/* depth inside a skipped loop block */
+	const char *skipname;
+	int skipline;
+};
+
 static const char *const block_open[] = { "case", "if", "for", "while", "until", "select", NULL };
 static const char *const block_close[] = { "esac", "fi", "done", "done", "done", "done", NULL };
 
@@ -365,72 +605,372 @@ word_is(const char *p, const char *end, const char *w)
 	    (p + n == end || !is_name(p[n]));
 }
 
-/* One statement starting at lx->p; advances past it (to `;`, newline or end). */
-static void
-parse_statement(struct lex *lx, int *depth, const char **blockname)
+static int
+running(const struct eval *ev)
 {
-	struct vmdef *d = lx->d;
+	return ev->n == 0 || ev->f[ev->n - 1].run;
+}
+
+static struct frame *
+push(struct lex *lx, struct eval *ev, int kind, const char *name)
+{
+	struct frame *f;
+
+	if (ev->n == MAX_NEST) {
+		warn(lx, "blocks nested too deeply; '%s' block not evaluated, its assignments "
+		    "are ignored", name);
+		ev->skip = 1;
+		ev->skipname = name;
+		ev->skipline = lx->line;
+		lx->p = lx->end;
+		return NULL;
+	}
+	f = &ev->f[ev->n++];
+	memset(f, 0, sizeof *f);
+	f->kind = kind;
+	f->outer = ev->n == 1 || ev->f[ev->n - 2].run;
+	f->line = lx->line;
+	return f;
+}
+
+static void
+pop(struct eval *ev)
+{
+	free(ev->f[--ev->n].word);
+}
+
+/*
+ * The condition after `if`/`elif`, up to `;` or the end of the line: `[ ... ]`,
+ * `[[ ... ]]` or `test ...` with -n, -z, =, ==, !=, -eq.. -ge and `!`. Words are taken
+ * as quoted (no splitting). Returns 1, 0, or -1 with *why.
+ */
+static int
+parse_cond(struct lex *lx, const char **why)
+{
+	struct sb sb;
+	char *w[8];
+	int n = 0, rc = -1, neg = 0, k;
+	char **a;
+
+	*why = NULL;
+	for (;;) {
+		skip_blanks(lx);
+		if (lx->p >= lx->end || *lx->p == ';' || *lx->p == '#')
+			break;
+		if (n == (int)(sizeof w / sizeof w[0])) {
+			*why = "condition too long";
+			goto out;
+		}
+		memset(&sb, 0, sizeof sb);
+		if (parse_word(lx, &sb, 0) == -1) {
+			free(sb.s);
+			*why = lx->bad;
+			goto out;
+		}
+		w[n++] = sb_take(&sb);
+	}
+	a = w;
+	k = n;
+	if (k > 0 && (strcmp(a[0], "[") == 0 || strcmp(a[0], "[[") == 0)) {
+		if (k < 2 || strcmp(a[k - 1], a[0][1] ? "]]" : "]") != 0) {
+			*why = "unbalanced [";
+			goto out;
+		}
+		a++;
+		k -= 2;
+	} else if (k > 0 && strcmp(a[0], "test") == 0) {
+		a++;
+		k--;
+	} else {
+		*why = "only [ ... ] and test conditions are evaluated";
+		goto out;
+	}
+	if (k > 0 && strcmp(a[0], "!") == 0) {
+		neg = 1;
+		a++;
+		k--;
+	}
+	if (k == 1)
+		rc = a[0][0] != '\0';
+	else if (k == 2 && strcmp(a[0], "-n") == 0)
+		rc = a[1][0] != '\0';
+	else if (k == 2 && strcmp(a[0], "-z") == 0)
+		rc = a[1][0] == '\0';
+	else if (k == 3 && (strcmp(a[1], "=") == 0 || strcmp(a[1], "==") == 0))
+		rc = strcmp(a[0], a[2]) == 0;
+	else if (k == 3 && strcmp(a[1], "!=") == 0)
+		rc = strcmp(a[0], a[2]) != 0;
+	else if (k == 3 && a[1][0] == '-') {
+		static const char *const ops[] = { "-eq", "-ne", "-lt", "-le", "-gt", "-ge" };
+		long x, y;
+		char *e1, *e2;
+		int op = -1;
+
+		for (int i = 0; i < 6; i++)
+			if (strcmp(a[1], ops[i]) == 0)
+				op = i;
+		errno = 0;
+		x = strtol(a[0], &e1, 10);
+		y = strtol(a[2], &e2, 10);
+		if (op < 0)
+			*why = "unsupported test";
+		else if (errno != 0 || e1 == a[0] || *e1 != '\0' || e2 == a[2] || *e2 != '\0')
+			*why = "not a number in a numeric test";
+		else {
+			int r[] = { x == y, x != y, x < y, x <= y, x > y, x >= y };
+
+			rc = r[op];
+		}
+	} else
+		*why = "unsupported test";
+	if (rc != -1 && neg)
+		rc = !rc;
+out:
+	for (int i = 0; i < n; i++)
+		free(w[i]);
+	if (rc == -1)
+		skip_rest(lx);
+	return rc;
+}
+
+/* `pat|pat)` at the head of a case arm; the arm's body may follow on the line. */
+static void
+parse_pattern(struct lex *lx, struct frame *f)
+{
+	int match = 0, rc = 0;
+	char *pat;
+
+	if (*lx->p == '(')
+		lx->p++;
+	for (;;) {
+		skip_blanks(lx);
+		if ((pat = sub_word(lx, W_PAT, 1)) == NULL) {
+			rc = -1;
+			break;
+		}
+		if (f->word != NULL && fnmatch(pat, f->word, 0) == 0)
+			match = 1;
+		free(pat);
+		skip_blanks(lx);
+		if (lx->p < lx->end && *lx->p == '|') {
+			lx->p++;
+			continue;
+		}
+		if (lx->p < lx->end && *lx->p == ')') {
+			lx->p++;
+			break;
+		}
+		lx->bad = "expected ')' after a case pattern";
+		rc = -1;
+		break;
+	}
+	f->state = S_ARM;
+	f->run = 0;
+	if (rc == -1) {
+		lx->dry = !f->outer || f->word == NULL;
+		warn(lx, "case pattern not evaluated (%s); arm skipped", lx->bad);
+		skip_rest(lx);
+		return;
+	}
+	f->run = f->outer && f->word != NULL && !f->taken && match;
+	if (f->run)
+		f->taken = 1;
+}
+
+/* Block keywords: returns 1 when the statement was one (and consumed it). */
+static int
+parse_block(struct lex *lx, struct eval *ev)
+{
+	struct frame *f = ev->n > 0 ? &ev->f[ev->n - 1] : NULL;
+	const char *why;
+	int c;
+
+	if (f != NULL && f->kind == F_CASE) {
+		if (f->state == S_IN) {
+			if (word_is(lx->p, lx->end, "in")) {
+				lx->p += 2;
+				f->state = S_PAT;
+				return 1;
+			}
+			warn(lx, "case: 'in' expected; block skipped");
+			f->taken = 1;
+			f->state = S_PAT;
+		}
+		if (f->state != S_IN && word_is(lx->p, lx->end, "esac")) {
+			lx->p += 4;
+			pop(ev);
+			return 1;
+		}
+		if (f->state == S_PAT) {
+			parse_pattern(lx, f);
+			return 1;
+		}
+	}
+	if (f != NULL && f->kind == F_IF) {
+		if (word_is(lx->p, lx->end, "then")) {
+			lx->p += 4;
+			if (f->state != S_COND) {
+				warn(lx, "'then' without a condition");
+				return 1;
+			}
+			f->state = S_BODY;
+			f->run = f->outer && !f->taken && f->cond == 1;
+			if (f->run || f->cond == -1)
+				f->taken = 1;
+			return 1;
+		}
+		if (word_is(lx->p, lx->end, "elif")) {
+			lx->p += 4;
+			lx->dry = !f->outer || f->taken;
+			c = parse_cond(lx, &why);
+			if (c == -1 && !lx->dry)
+				warn(lx, "condition not evaluated (%s); the rest of the 'if' block is "
+				    "skipped", why);
+			f->cond = lx->dry ? 0 : c;
+			f->state = S_COND;
+			f->run = 0;
+			return 1;
+		}
+		if (word_is(lx->p, lx->end, "else")) {
+			lx->p += 4;
+			f->run = f->outer && !f->taken;
+			f->taken = 1;
+			f->state = S_BODY;
+			return 1;
+		}
+		if (word_is(lx->p, lx->end, "fi")) {
+			lx->p += 2;
+			pop(ev);
+			return 1;
+		}
+	}
+	if (word_is(lx->p, lx->end, "if")) {
+		lx->p += 2;
+		if ((f = push(lx, ev, F_IF, "if")) == NULL)
+			return 1;
+		f->state = S_COND;
+		lx->dry = !f->outer;
+		f->cond = parse_cond(lx, &why);
+		if (f->cond == -1)
+			warn(lx, "condition not evaluated (%s); the 'if' block is skipped", why);
+		return 1;
+	}
+	if (word_is(lx->p, lx->end, "case")) {
+		struct sb w = { 0 };
+
+		lx->p += 4;
+		if ((f = push(lx, ev, F_CASE, "case")) == NULL)
+			return 1;
+		f->state = S_IN;
+		lx->dry = !f->outer;
+		skip_blanks(lx);
+		if (parse_word(lx, &w, 0) == -1) {
+			free(w.s);
+			warn(lx, "case subject not evaluated (%s); the 'case' block is skipped",
+			    lx->bad);
+			f->taken = 1;
+			skip_rest(lx);
+			return 1;
+		}
+		f->word = sb_take(&w);
+		skip_blanks(lx);
+		if (word_is(lx->p, lx->end, "in")) {
+			lx->p += 2;
+			f->state = S_PAT;
+		}
+		return 1;
+	}
+	for (int i = 0; block_open[i] != NULL; i++) {
+		if (word_is(lx->p, lx->end, block_open[i])) {
+			warn(lx, "'%s' loop not evaluated; its assignments are ignored",
+			    block_open[i]);
+			ev->skip = 1;
+			ev->skipname = block_open[i];
+			ev->skipline = lx->line;
+			lx->p = lx->end;
+			return 1;
+		}
+	}
+	static const char *const stray[] = { "then", "elif", "else", "fi", "esac", "in", "do",
+	    "done", NULL };
+	for (int i = 0; stray[i] != NULL; i++) {
+		if (word_is(lx->p, lx->end, stray[i])) {
+			warn(lx, "'%s' outside its block, skipped", stray[i]);
+			lx->p += strlen(stray[i]);
+			skip_rest(lx);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* One statement starting at lx->p; advances past it (to `;`, `#` or the end). */
+static void
+parse_statement(struct lex *lx, struct eval *ev)
+{
+	int prefix = 0;
 
 	skip_blanks(lx);
 	if (lx->p >= lx->end || *lx->p == '#' || *lx->p == ';')
 		return;
-	if (*depth > 0) {
-		/* inside a skipped block: only count nesting */
+	if (ev->skip > 0) {
+		/* inside a skipped loop: only count nesting */
 		for (int i = 0; block_open[i] != NULL; i++) {
 			if (word_is(lx->p, lx->end, block_open[i]))
-				(*depth)++;
+				ev->skip++;
 			else if (word_is(lx->p, lx->end, block_close[i]))
-				(*depth)--;
+				ev->skip--;
 		}
 		lx->p = lx->end;
 		return;
 	}
-	for (int i = 0; block_open[i] != NULL; i++) {
-		if (word_is(lx->p, lx->end, block_open[i])) {
-			diag(d, lx->line, 0, "'%s' block not evaluated; its assignments are "
-			    "ignored", block_open[i]);
-			*blockname = block_open[i];
-			*depth = 1;
-			lx->p = lx->end;
-			return;
-		}
-	}
+	lx->dry = !running(ev);
+	if (parse_block(lx, ev))
+		return;
+	lx->dry = !running(ev);
 	if (word_is(lx->p, lx->end, "export") || word_is(lx->p, lx->end, "readonly") ||
 	    word_is(lx->p, lx->end, "local")) {
 		while (lx->p < lx->end && is_name(*lx->p))
 			lx->p++;
 		skip_blanks(lx);
+		prefix = 1;
 	}
 	while (lx->p < lx->end && *lx->p != ';' && *lx->p != '#') {
 		const char *start = lx->p;
 		char name[128];
 		size_t n = 0;
+		struct sb val = { 0 };
+		char *v;
 
 		while (lx->p < lx->end && is_name(*lx->p) && n < sizeof name - 1)
 			name[n++] = *lx->p++;
 		name[n] = '\0';
+		if (prefix && n > 0 && is_name_start(name[0]) && (lx->p >= lx->end ||
+		    *lx->p == ' ' || *lx->p == '\t' || *lx->p == ';')) {
+			skip_blanks(lx);	/* `export NAME`: nothing to assign */
+			continue;
+		}
 		if (n == 0 || !is_name_start(name[0]) || lx->p >= lx->end || *lx->p != '=') {
 			const char *e = start;
 
 			while (e < lx->end && !isspace((unsigned char)*e) && *e != ';')
 				e++;
-			diag(d, lx->line, 0, "not an assignment, skipped: '%.*s'",
+			warn(lx, "not an assignment, skipped: '%.*s'",
 			    (int)(e - start > 40 ? 40 : e - start), start);
-			lx->p = lx->end;
+			lx->p = start;
+			skip_rest(lx);
 			return;
 		}
 		lx->p++;
-		struct sb val = { 0 };
 		lx->bad = NULL;
-		if (parse_word(lx, &val, 0, 0) == -1) {
-			diag(d, lx->line, 0, "%s: %s not evaluated; assignment skipped", name,
-			    lx->bad);
+		if (parse_word(lx, &val, 0) == -1) {
+			warn(lx, "%s: %s not evaluated; assignment skipped", name, lx->bad);
 			free(val.s);
-			lx->p = lx->end;
+			skip_rest(lx);
 			return;
 		}
-		char *v = sb_take(&val);
-		var_set(d, name, v, lx->line);
+		v = sb_take(&val);
+		assign(lx, name, v);
 		free(v);
 		skip_blanks(lx);
 	}
@@ -440,27 +980,31 @@ struct vmdef *
 vmdef_parse(const char *buf, size_t len, const char *path)
 {
 	struct vmdef *d = xcalloc(1, sizeof *d);
-	const char *p = buf, *end = buf + len, *slash;
-	int line = 0, depth = 0;
-	const char *blockname = NULL;
-	int blockline = 0;
+	const char *p = buf, *end = buf + len, *slash, *nul;
+	struct eval ev;
+	int line = 0;
 
+	memset(&ev, 0, sizeof ev);
 	d->path = xstrdup(path ? path : "");
 	slash = strrchr(d->path, '/');
 	d->dir = slash ? xstrndup(d->path, slash == d->path ? 1 : (size_t)(slash - d->path)) :
 	    xstrdup(".");
 	var_set(d, "CTYSWRAPPERPATH", d->dir, 0);
 
+	if ((nul = memchr(buf, '\0', len)) != NULL) {
+		int l = 1;
+
+		for (const char *c = buf; c < nul; c++)
+			l += *c == '\n';
+		diag(d, l, 1, "NUL byte: not a text file");
+		return d;
+	}
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *lend = nl ? nl : end;
 		const char *s = p;
 		int first = ++line;
 
-		if (memchr(p, '\0', (size_t)(lend - p)) != NULL) {
-			diag(d, line, 1, "NUL byte: not a text file");
-			break;
-		}
 		while (s < lend && (*s == ' ' || *s == '\t'))
 			s++;
 		if (lend - s >= 3 && strncmp(s, "#@#", 3) == 0) {
@@ -513,29 +1057,38 @@ vmdef_parse(const char *buf, size_t len, const char *path)
 		if (stmt.n > 0 && stmt.s[stmt.n - 1] == '\r')
 			stmt.s[--stmt.n] = '\0';
 
-		struct lex lx = { d, stmt.s ? stmt.s : "", NULL, first, NULL };
+		struct lex lx = { d, stmt.s ? stmt.s : "", NULL, first, NULL, 0, 0 };
 		lx.end = lx.p + stmt.n;
-		int was = depth;
 		while (lx.p < lx.end) {
 			const char *before = lx.p;
 
-			parse_statement(&lx, &depth, &blockname);
-			if (was == 0 && depth > 0)
-				blockline = first;
-			was = depth;
+			parse_statement(&lx, &ev);
 			if (lx.p < lx.end && *lx.p == '#')
 				break;
-			if (lx.p < lx.end && *lx.p == ';') {
+			if (lx.p + 1 < lx.end && lx.p[0] == ';' && lx.p[1] == ';') {
+				/* `;;` ends a case arm */
+				struct frame *f = ev.n > 0 ? &ev.f[ev.n - 1] : NULL;
+
+				if (ev.skip == 0 && f != NULL && f->kind == F_CASE && f->state == S_ARM) {
+					f->state = S_PAT;
+					f->run = 0;
+				}
+				lx.p += 2;
+			} else if (lx.p < lx.end && *lx.p == ';')
 				lx.p++;
-				/* `;;` inside case arms is consumed by the block skipper */
-			}
 			if (lx.p == before)
 				lx.p++;
 		}
 		free(stmt.s);
 	}
-	if (depth > 0)
-		diag(d, blockline, 0, "'%s' block is not closed", blockname);
+	if (ev.skip > 0)
+		diag(d, ev.skipline, 0, "'%s' block is not closed", ev.skipname);
+	while (ev.n > 0) {
+		struct frame *f = &ev.f[ev.n - 1];
+
+		diag(d, f->line, 0, "'%s' block is not closed", f->kind == F_IF ? "if" : "case");
+		pop(&ev);
+	}
 	return d;
 }
 

@@ -1,10 +1,36 @@
 #include "argv.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "exitcodes.h"
+#include "locate.h"
+#include "probe.h"
+
+#define MAX_NICS 10
+
+static const char *const media_names[] = {
+	[MEDIA_NONE] = "NONE", [MEDIA_CD] = "CD", [MEDIA_DVD] = "DVD", [MEDIA_FDD] = "FDD",
+	[MEDIA_HDD] = "HDD", [MEDIA_VHDD] = "VHDD", [MEDIA_USB] = "USB", [MEDIA_PXE] = "PXE",
+};
+
+int
+qemu_media_parse(const char *s)
+{
+	for (int i = MEDIA_CD; i <= MEDIA_PXE; i++)
+		if (strcasecmp(s, media_names[i]) == 0)
+			return i;
+	return MEDIA_NONE;
+}
+
+const char *
+qemu_media_name(int m)
+{
+	return m >= MEDIA_NONE && m <= MEDIA_PXE ? media_names[m] : "?";
+}
 
 char *
 qemu_escape(const char *s)
@@ -24,17 +50,50 @@ qemu_escape(const char *s)
 	return out;
 }
 
+int
+split_words(const char *s, struct strv *out, char **why)
+{
+	char *w = xmalloc(strlen(s) + 1);
+
+	while (*s != '\0') {
+		size_t n = 0;
+		int any = 0;
+
+		while (*s == ' ' || *s == '\t' || *s == '\n')
+			s++;
+		while (*s != '\0' && *s != ' ' && *s != '\t' && *s != '\n') {
+			char q = *s;
+
+			any = 1;
+			if (q == '\'' || q == '"') {
+				const char *e = strchr(s + 1, q);
+
+				if (e == NULL) {
+					free(w);
+					return fail(why, -1, "unterminated %c quote", q);
+				}
+				memcpy(w + n, s + 1, (size_t)(e - s - 1));
+				n += (size_t)(e - s - 1);
+				s = e + 1;
+			} else if (q == '\\' && s[1] != '\0') {
+				w[n++] = s[1];
+				s += 2;
+			} else
+				w[n++] = *s++;
+		}
+		if (any) {
+			w[n] = '\0';
+			strv_add(out, w);
+		}
+	}
+	free(w);
+	return 0;
+}
+
 char *
 qemu_label(const struct vmdef *d)
 {
-	const char *l = vmdef_get(d, "LABEL"), *base, *dot;
-
-	if (l != NULL)
-		return xstrdup(l);
-	base = strrchr(d->path, '/');
-	base = base ? base + 1 : d->path;
-	dot = strrchr(base, '.');
-	return dot && dot != base ? xstrndup(base, (size_t)(dot - base)) : xstrdup(base);
+	return vmdef_label(d);
 }
 
 int
@@ -52,27 +111,39 @@ qemu_label_check(const char *label, char **why)
 	return 0;
 }
 
+/* Building state: the argv and what has been attached where. */
+struct build {
+	const struct vmdef *d;
+	const struct qemu_opts *o;
+	struct strv *out;
+	char **cause;
+	char *ide[4];		/* what occupies IDE index 0..3 (owned; for conflicts) */
+	int usb;		/* a USB controller was added */
+	int fda;		/* floppy A is taken by boot/install media */
+	char boot_order[8], boot_once[8];
+};
+
 static int
-bad(char **cause, const struct vmdef *d, const char *key, const char *what, const char *val)
+bad(struct build *b, const char *key, const char *what, const char *val)
 {
-	return fail(cause, EXIT_FAIL, "%s:%d: %s: %s: '%s'", d->path, vmdef_line(d, key), key,
-	    what, val);
+	return fail(b->cause, EXIT_FAIL, "%s:%d: %s: %s: '%s'", b->d->path,
+	    vmdef_line(b->d, key), key, what, val);
 }
 
 static int
-check_uint(const struct vmdef *d, const char *key, long min, long max, char **cause)
+check_uint(struct build *b, const char *key, long min, long max)
 {
-	const char *v = vmdef_get(d, key);
+	const char *v = vmdef_get(b->d, key);
 	long n;
 
 	if (v == NULL)
 		return 0;
 	if (!str_is_uint(v) || strlen(v) > 9)
-		return bad(cause, d, key, "not a number", v);
+		return bad(b, key, "not a number", v);
 	n = strtol(v, NULL, 10);
 	if (n < min || n > max) {
 		char *what = xasprintf("out of range %ld..%ld", min, max);
-		int rc = bad(cause, d, key, what, v);
+		int rc = bad(b, key, what, v);
 
 		free(what);
 		return rc;
@@ -92,11 +163,314 @@ check_mac(const char *m)
 	return 0;
 }
 
+/* A QOM type the binary must have (when capabilities are known). */
+static int
+need_type(struct build *b, const char *type, const char *why)
+{
+	if (b->o->caps == NULL || qemu_caps_has_type(b->o->caps, type))
+		return 0;
+	return fail(b->cause, EXIT_QEMU, "%s: %s needs the device '%s', which %s does not have",
+	    b->d->path, why, type, b->o->binary);
+}
+
+/* Path of a file named in the definition or on the command line, as QEMU will see it. */
+static void
+add_drive(struct build *b, const char *file, const char *extra)
+{
+	char *e = qemu_escape(file);
+	const char *fmt = b->o->disk_format ? b->o->disk_format(file, b->o->arg) : NULL;
+
+	strv_add(b->out, "-drive");
+	if (fmt != NULL)
+		strv_addf(b->out, "file=%s,format=%s,%s", e, fmt, extra);
+	else
+		strv_addf(b->out, "file=%s,%s", e, extra);
+	free(e);
+}
+
+static int
+add_ide(struct build *b, int index, const char *file, const char *what, int cdrom)
+{
+	char *extra;
+
+	if (b->ide[index] != NULL)
+		return fail(b->cause, EXIT_FAIL, "%s: %s and %s both need IDE slot %d%s",
+		    b->d->path, b->ide[index], what, index,
+		    index == 2 ? " (the CD drive is always slot 2, where HDC would be)" : "");
+	b->ide[index] = xstrdup(what);
+	extra = xasprintf("index=%d,media=%s%s", index, cdrom ? "cdrom" : "disk",
+	    cdrom ? ",readonly=on" : "");
+	add_drive(b, file, extra);
+	free(extra);
+	return 0;
+}
+
+static int
+add_usb_stick(struct build *b, const char *file, int boot)
+{
+	char *e;
+	int rc;
+
+	if ((rc = need_type(b, "qemu-xhci", "a USB stick")) != 0 ||
+	    (rc = need_type(b, "usb-storage", "a USB stick")) != 0)
+		return rc;
+	if (!b->usb) {
+		strv_add(b->out, "-device");
+		strv_add(b->out, "qemu-xhci,id=xhci");
+		b->usb = 1;
+	}
+	e = qemu_escape(file);
+	strv_add(b->out, "-drive");
+	strv_addf(b->out, "file=%s,if=none,id=usbstick,format=raw", e);
+	strv_add(b->out, "-device");
+	strv_addf(b->out, "usb-storage,bus=xhci.0,drive=usbstick%s", boot ? ",bootindex=0" : "");
+	free(e);
+	return 0;
+}
+
+static void
+boot_add(char *order, char c)
+{
+	size_t n = strlen(order);
+
+	if (strchr(order, c) == NULL && n + 1 < 8) {
+		order[n] = c;
+		order[n + 1] = '\0';
+	}
+}
+
+/*
+ * Attaches boot or install media of a mode. path may be NULL (then the definition's
+ * INSTSRC* / FDA / HDA give it). once: boot from it this time only (INSTMODE).
+ */
+static int
+add_media(struct build *b, int mode, const char *path, int once, const char *what)
+{
+	char *boot = once ? b->boot_once : b->boot_order;
+	const char *d;
+	char *w;
+	int rc;
+
+	switch (mode) {
+	case MEDIA_CD:
+	case MEDIA_DVD:
+		if ((d = path ? path : vmdef_get(b->d, "INSTSRCCDROM")) == NULL)
+			return fail(b->cause, EXIT_USAGE, "%s %s needs an image: %s:%s%%<path> or "
+			    "INSTSRCCDROM in %s", what, qemu_media_name(mode), what,
+			    qemu_media_name(mode), b->d->path);
+		w = xasprintf("%s %s", what, qemu_media_name(mode));
+		rc = add_ide(b, 2, d, w, 1);
+		free(w);
+		if (rc != 0)
+			return rc;
+		boot_add(boot, 'd');
+		return 0;
+	case MEDIA_FDD:
+		if ((d = path ? path : vmdef_get(b->d, "FDA")) == NULL &&
+		    (d = vmdef_get(b->d, "INSTSRCFDD")) == NULL)
+			return fail(b->cause, EXIT_USAGE, "%s FDD needs an image: %s:FDD%%<path>, FDA "
+			    "or INSTSRCFDD in %s", what, what, b->d->path);
+		if (path != NULL || vmdef_get(b->d, "FDA") == NULL) {
+			add_drive(b, d, "if=floppy,index=0");
+			b->fda = 1;
+		}
+		boot_add(boot, 'a');
+		return 0;
+	case MEDIA_HDD:
+	case MEDIA_VHDD:
+		if (path != NULL) {
+			w = xasprintf("%s %s", what, qemu_media_name(mode));
+			rc = add_ide(b, 0, path, w, 0);
+			free(w);
+			if (rc != 0)
+				return rc;
+		}
+		boot_add(boot, 'c');
+		return 0;
+	case MEDIA_USB:
+		if ((d = path ? path : vmdef_get(b->d, "INSTSRCUSB")) == NULL)
+			return fail(b->cause, EXIT_USAGE, "%s USB needs an image: %s:USB%%<path> or "
+			    "INSTSRCUSB in %s", what, what, b->d->path);
+		return add_usb_stick(b, d, 1);
+	case MEDIA_PXE:
+		if (vmdef_get(b->d, "MAC0") == NULL)
+			return fail(b->cause, EXIT_USAGE, "%s PXE needs a network card: MAC0 in %s",
+			    what, b->d->path);
+		boot_add(boot, 'n');
+		return 0;
+	}
+	return 0;
+}
+
+static const char *
+nic_model(const char *nic)
+{
+	static char buf[64];
+	const char *m;
+	size_t n;
+
+	if (nic == NULL || *nic == '\0')
+		return "virtio-net-pci";
+	if ((m = strstr(nic, "model=")) != NULL)
+		nic = m + 6;
+	n = strcspn(nic, ", ");
+	if (n == 0 || n >= sizeof buf)
+		return "virtio-net-pci";
+	memcpy(buf, nic, n);
+	buf[n] = '\0';
+	if (strcmp(buf, "virtio") == 0)
+		return "virtio-net-pci";
+	return buf;
+}
+
+static int
+add_nics(struct build *b)
+{
+	const char *nic = vmdef_get(b->d, "NIC"), *model = nic_model(nic);
+	char key[16], nkey[16];
+	int rc;
+
+	for (int n = 0; n < MAX_NICS; n++) {
+		const char *mac, *mode;
+		char *why = NULL;
+
+		snprintf(key, sizeof key, "MAC%d", n);
+		snprintf(nkey, sizeof nkey, "NETMODE%d", n);
+		if ((mac = vmdef_get(b->d, key)) == NULL)
+			continue;
+		if (check_mac(mac) != 0)
+			return bad(b, key, "not a MAC address (xx:xx:xx:xx:xx:xx)", mac);
+		mode = vmdef_get(b->d, nkey);
+		if (mode == NULL)
+			mode = b->o->netmode ? b->o->netmode : "user";
+		if (strcasecmp(mode, "none") == 0)
+			continue;
+		if ((rc = need_type(b, model, key)) != 0)
+			return rc;
+		strv_add(b->out, "-netdev");
+		if (strcasecmp(mode, "user") == 0) {
+			const char *sp = vmdef_get(b->d, "SSHPORT");
+
+			if (sp != NULL && (!str_is_uint(sp) || atoi(sp) < 1 || atoi(sp) > 65535))
+				return bad(b, "SSHPORT", "not a port", sp);
+			if (n == 0 && b->o->ssh_port > 0)
+				strv_addf(b->out, "user,id=net%d,hostfwd=tcp:127.0.0.1:%d-:%s", n,
+				    b->o->ssh_port, sp ? sp : "22");
+			else
+				strv_addf(b->out, "user,id=net%d", n);
+		} else if (strncasecmp(mode, "bridge:", 7) == 0 || strncasecmp(mode, "tap:", 4) == 0) {
+			int bridge = tolower((unsigned char)mode[0]) == 'b';
+			const char *ifn = mode + (bridge ? 7 : 4);
+
+			if (*ifn == '\0' || strchr(ifn, ',') != NULL || strlen(ifn) > 15)
+				return bad(b, nkey, "not an interface name", mode);
+			if (b->o->netif_check != NULL &&
+			    b->o->netif_check(ifn, bridge, &why, b->o->arg) != 0) {
+				rc = fail(b->cause, EXIT_FAIL, "%s:%d: %s: %s", b->d->path,
+				    vmdef_line(b->d, nkey), nkey, why);
+				free(why);
+				return rc;
+			}
+			if (bridge)
+				strv_addf(b->out, "bridge,id=net%d,br=%s", n, ifn);
+			else
+				strv_addf(b->out, "tap,id=net%d,ifname=%s,script=no,downscript=no", n,
+				    ifn);
+		} else if (strncasecmp(mode, "vde:", 4) == 0 && mode[4] != '\0') {
+			char *e;
+
+			if (b->o->caps != NULL && !qemu_caps_has_netdev(b->o->caps, "vde"))
+				return fail(b->cause, EXIT_QEMU, "%s:%d: %s: %s was built without VDE "
+				    "support", b->d->path, vmdef_line(b->d, nkey), nkey, b->o->binary);
+			e = qemu_escape(mode + 4);
+			strv_addf(b->out, "vde,id=net%d,sock=%s", n, e);
+			free(e);
+		} else
+			return bad(b, nkey, "not a network mode (user, bridge:<br>, tap:<if>, "
+			    "vde:<socket>, none)", mode);
+		strv_add(b->out, "-device");
+		strv_addf(b->out, "%s,netdev=net%d,mac=%s", model, n, mac);
+	}
+	return 0;
+}
+
+static int
+add_words(struct build *b, const char *key, const char *val)
+{
+	char *why = NULL;
+	int rc = 0;
+
+	if (split_words(val, b->out, &why) != 0) {
+		rc = bad(b, key, why, val);
+		free(why);
+	}
+	return rc;
+}
+
+static int
+add_timeopt(struct build *b)
+{
+	const char *t = vmdef_get(b->d, "TIMEOPT");
+	struct strv w = { 0 };
+	char *why = NULL;
+	int rc = 0;
+
+	if (t == NULL)
+		return 0;
+	if (split_words(t, &w, &why) != 0) {
+		rc = bad(b, "TIMEOPT", why, t);
+		free(why);
+		return rc;
+	}
+	for (size_t i = 0; i < w.n; i++) {
+		if (strcmp(w.v[i], "-localtime") == 0) {
+			strv_add(b->out, "-rtc");
+			strv_add(b->out, "base=localtime");
+		} else if (strcmp(w.v[i], "-utc") == 0) {
+			strv_add(b->out, "-rtc");
+			strv_add(b->out, "base=utc");
+		} else if (strcmp(w.v[i], "-rtc") == 0 && i + 1 < w.n) {
+			strv_add(b->out, "-rtc");
+			strv_add(b->out, w.v[++i]);
+		} else {
+			rc = bad(b, "TIMEOPT", "not a time option (-localtime, -utc, -rtc ...)", t);
+			break;
+		}
+	}
+	strv_free(&w);
+	return rc;
+}
+
+static int
+add_disks(struct build *b)
+{
+	static const char *const keys[] = { "HDA", "HDB", "HDC", "HDD" };
+	const char *f;
+	int rc;
+
+	for (int i = 0; i < 4; i++) {
+		f = vmdef_get(b->d, keys[i]);
+		if (i == 0 && f == NULL)
+			f = vmdef_get(b->d, "HDDBOOTIMAGE");
+		/* HDA gives way to a BOOTMODE/INSTMODE HDD image; other slots do not */
+		if (f == NULL || (i == 0 && b->ide[0] != NULL))
+			continue;
+		if ((rc = add_ide(b, i, f, keys[i], 0)) != 0)
+			return rc;
+	}
+	if ((f = vmdef_get(b->d, "FDA")) != NULL && !b->fda)
+		add_drive(b, f, "if=floppy,index=0");
+	if ((f = vmdef_get(b->d, "FDB")) != NULL)
+		add_drive(b, f, "if=floppy,index=1");
+	return 0;
+}
+
 int
 qemu_argv_build(const struct vmdef *d, const struct qemu_opts *o, struct strv *out,
     char **cause)
 {
-	const char *v, *kernel, *initrd, *append, *hda, *machine, *mac;
+	struct build b = { .d = d, .o = o, .out = out, .cause = cause };
+	const char *v, *kernel, *initrd, *append, *machine;
 	char *label, *why = NULL, *e;
 	int rc;
 
@@ -109,28 +483,28 @@ qemu_argv_build(const struct vmdef *d, const struct qemu_opts *o, struct strv *o
 		free(label);
 		return rc;
 	}
-	if ((rc = check_uint(d, "MEMSIZE", 16, 16 * 1024 * 1024, cause)) != 0 ||
-	    (rc = check_uint(d, "SMP", 1, 1024, cause)) != 0) {
-		free(label);
-		return rc;
-	}
-	mac = vmdef_get(d, "MAC0");
-	if (mac != NULL && check_mac(mac) != 0) {
-		free(label);
-		return bad(cause, d, "MAC0", "not a MAC address (xx:xx:xx:xx:xx:xx)", mac);
-	}
+	if ((rc = check_uint(&b, "MEMSIZE", 16, 16 * 1024 * 1024)) != 0 ||
+	    (rc = check_uint(&b, "SMP", 1, 1024)) != 0)
+		goto fail;
 
+	if ((v = vmdef_get(d, "WRAPPERCALL")) != NULL && (rc = add_words(&b, "WRAPPERCALL", v)) != 0)
+		goto fail;
 	strv_add(out, o->binary);
 	e = qemu_escape(label);
 	strv_add(out, "-name");
 	strv_addf(out, "guest=%s,debug-threads=on", e);
 	free(e);
-	free(label);
 	if ((v = vmdef_get(d, "UUID")) != NULL) {
 		strv_add(out, "-uuid");
 		strv_add(out, v);
 	}
 	machine = vmdef_get(d, "MACHINE");
+	if (machine != NULL && o->caps != NULL && !qemu_caps_has_machine(o->caps, machine)) {
+		rc = fail(cause, EXIT_QEMU, "%s:%d: MACHINE: %s has no machine type '%s' (its "
+		    "default is '%s')", d->path, vmdef_line(d, "MACHINE"), o->binary, machine,
+		    o->caps->default_machine ? o->caps->default_machine : "?");
+		goto fail;
+	}
 	strv_add(out, "-machine");
 	if (machine != NULL) {
 		e = qemu_escape(machine);
@@ -151,8 +525,26 @@ qemu_argv_build(const struct vmdef *d, const struct qemu_opts *o, struct strv *o
 	strv_add(out, (v = vmdef_get(d, "SMP")) ? v : "1");
 	strv_add(out, "-nodefaults");
 	strv_add(out, "-no-user-config");
+	if ((v = vmdef_get(d, "QEMUBIOS")) != NULL) {
+		strv_add(out, "-L");
+		strv_add(out, v);
+	}
 	strv_add(out, "-display");
 	strv_add(out, "none");
+	v = vmdef_get(d, "VGADRIVER");
+	if (v != NULL && v[0] == '-') {
+		if ((rc = add_words(&b, "VGADRIVER", v)) != 0)
+			goto fail;
+	} else {
+		strv_add(out, "-vga");
+		strv_add(out, v ? v : "std");
+	}
+	if ((v = vmdef_get(d, "KBD_LAYOUT")) != NULL) {
+		strv_add(out, "-k");
+		strv_add(out, v);
+	}
+	if ((rc = add_timeopt(&b)) != 0)
+		goto fail;
 	strv_add(out, "-chardev");
 	strv_addf(out, "socket,id=qmp,fd=%d,server=on,wait=off", o->qmp_fd);
 	strv_add(out, "-mon");
@@ -162,38 +554,71 @@ qemu_argv_build(const struct vmdef *d, const struct qemu_opts *o, struct strv *o
 	strv_add(out, "-serial");
 	strv_add(out, "chardev:serial0");
 
-	kernel = vmdef_get(d, "KERNELIMAGE");
-	initrd = vmdef_get(d, "INITRDIMAGE");
-	append = vmdef_get(d, "APPEND");
+	/* kernel: the KERNEL suboption replaces the definition's three values */
+	kernel = o->kernel ? o->kernel : vmdef_get(d, "KERNELIMAGE");
+	initrd = o->kernel ? o->initrd : vmdef_get(d, "INITRDIMAGE");
+	append = o->kernel ? o->append : vmdef_get(d, "APPEND");
 	if (kernel != NULL) {
 		strv_add(out, "-kernel");
 		strv_add(out, kernel);
-		if (initrd != NULL) {
+		if (initrd != NULL && *initrd != '\0') {
 			strv_add(out, "-initrd");
 			strv_add(out, initrd);
 		}
-		if (append != NULL) {
+		if (append != NULL && *append != '\0') {
 			strv_add(out, "-append");
 			strv_add(out, append);
 		}
 	}
-	hda = vmdef_get(d, "HDA");
-	if (hda == NULL)
-		hda = vmdef_get(d, "HDDBOOTIMAGE");
-	if (hda != NULL) {
-		e = qemu_escape(hda);
-		strv_add(out, "-drive");
-		if (o->hda_format != NULL)
-			strv_addf(out, "file=%s,index=0,media=disk,format=%s", e, o->hda_format);
+
+	/* boot media: BOOTMODE, else DEFAULTBOOTMODE (HDD); install media: INSTMODE */
+	if (o->instmode) {
+		if ((rc = add_media(&b, o->inst_src_mode, o->inst_src, 1, "INSTMODE")) != 0)
+			goto fail;
+		if (o->inst_tgt_mode != MEDIA_NONE &&
+		    (rc = add_media(&b, o->inst_tgt_mode, o->inst_tgt, 0, "INSTMODE")) != 0)
+			goto fail;
+	}
+	if (o->bootmode != MEDIA_NONE) {
+		if ((rc = add_media(&b, o->bootmode, o->bootpath, 0, "BOOTMODE")) != 0)
+			goto fail;
+	} else if (kernel == NULL && (v = vmdef_get(d, "DEFAULTBOOTMODE")) != NULL) {
+		int m = qemu_media_parse(v);
+
+		if (m == MEDIA_NONE) {
+			rc = bad(&b, "DEFAULTBOOTMODE", "not a boot mode (CD, DVD, FDD, HDD, VHDD, "
+			    "USB, PXE)", v);
+			goto fail;
+		}
+		if ((rc = add_media(&b, m, NULL, 0, "DEFAULTBOOTMODE")) != 0)
+			goto fail;
+	}
+	if ((rc = add_disks(&b)) != 0)
+		goto fail;
+	if (b.boot_order[0] != '\0' || b.boot_once[0] != '\0') {
+		strv_add(out, "-boot");
+		if (b.boot_order[0] != '\0' && b.boot_once[0] != '\0')
+			strv_addf(out, "order=%s,once=%s", b.boot_order, b.boot_once);
+		else if (b.boot_order[0] != '\0')
+			strv_addf(out, "order=%s", b.boot_order);
 		else
-			strv_addf(out, "file=%s,index=0,media=disk", e);
-		free(e);
+			strv_addf(out, "once=%s", b.boot_once);
 	}
-	if (mac != NULL) {
-		strv_add(out, "-netdev");
-		strv_add(out, "user,id=net0");
-		strv_add(out, "-device");
-		strv_addf(out, "virtio-net-pci,netdev=net0,mac=%s", mac);
+	if ((rc = add_nics(&b)) != 0)
+		goto fail;
+	if ((v = vmdef_get(d, "ARGSADD")) != NULL && (rc = add_words(&b, "ARGSADD", v)) != 0)
+		goto fail;
+	if (o->argsadd != NULL && split_words(o->argsadd, out, &why) != 0) {
+		rc = fail(cause, EXIT_USAGE, "ARGSADD: %s: '%s'", why, o->argsadd);
+		free(why);
+		goto fail;
 	}
-	return 0;
+	rc = 0;
+fail:
+	for (int i = 0; i < 4; i++)
+		free(b.ide[i]);
+	free(label);
+	if (rc != 0)
+		strv_free(out);
+	return rc;
 }

@@ -1,18 +1,42 @@
-/* Definition + CREATE suboptions -> QEMU argv. Pure, golden-tested. */
+/* Definition + CREATE suboptions -> QEMU argv. Pure (facts are injected), golden-tested. */
 #ifndef CTYS_ARGV_H
 #define CTYS_ARGV_H
 
 #include "util.h"
 #include "vmdef.h"
 
+struct qemu_caps;
+
+/* Boot and install media modes (BOOTMODE, INSTMODE, DEFAULTBOOTMODE...). */
+enum qemu_media {
+	MEDIA_NONE, MEDIA_CD, MEDIA_DVD, MEDIA_FDD, MEDIA_HDD, MEDIA_VHDD, MEDIA_USB, MEDIA_PXE
+};
+
 /* What CREATE resolved outside the definition. */
 struct qemu_opts {
 	const char *binary;	/* absolute path of the QEMU binary */
 	const char *accel;	/* "kvm" or "tcg" */
 	const char *console;	/* NONE (more with the consoles work) */
-	const char *hda_format;	/* "raw"/"qcow2"/... or NULL to let QEMU probe */
 	int qmp_fd;		/* fd number of the QMP listening socket in QEMU */
 	int serial_fd;		/* fd number of the serial listening socket in QEMU */
+
+	/* CREATE suboptions; zero/NULL when not given */
+	int bootmode;			/* BOOTMODE:<mode>[%path] */
+	const char *bootpath;
+	const char *kernel, *initrd, *append;	/* KERNEL:<k>[%<initrd>[%<append>]] */
+	int instmode;			/* INSTMODE:<src>%<path>%<tgt>%<path>%<INIT|custom> */
+	int inst_src_mode, inst_tgt_mode;
+	const char *inst_src, *inst_tgt;
+	const char *argsadd;		/* ARGSADD:S%<args> */
+
+	int ssh_port;		/* host port forwarded to the guest's SSHPORT on NIC 0 (user) */
+	const char *netmode;	/* default NETMODE (configuration), NULL: "user" */
+
+	/* injected facts (NULL: not checked / QEMU decides) */
+	const char *(*disk_format)(const char *path, void *arg);
+	int (*netif_check)(const char *ifname, int bridge, char **why, void *arg);
+	void *arg;
+	const struct qemu_caps *caps;
 };
 
 /* Fixed fd numbers the supervisor hands to QEMU. */
@@ -20,16 +44,21 @@ struct qemu_opts {
 #define QEMU_FD_SERIAL 4
 
 /*
- * Builds the argv. Returns 0, or EXIT_FAIL with *cause ("path:line: KEY: ...") for a
- * value in the definition that cannot be used.
+ * Builds the argv. Returns 0, or EXIT_FAIL/EXIT_USAGE/EXIT_QEMU with *cause
+ * ("path:line: KEY: ...") for a value that cannot be used.
  */
 int qemu_argv_build(const struct vmdef *, const struct qemu_opts *, struct strv *out,
     char **cause);
+/* Parses a media mode name (CD, DVD, FDD, HDD, VHDD, USB, PXE); MEDIA_NONE if unknown. */
+int qemu_media_parse(const char *);
+const char *qemu_media_name(int);
 /* The label: #@#LABEL, else LABEL=, else the file name without extension. */
 char *qemu_label(const struct vmdef *);
 /* Checks a label: not empty, no leading '-', no '/', no control characters. */
 int qemu_label_check(const char *label, char **why);
 /* QEMU option-value escaping: ',' doubled. */
 char *qemu_escape(const char *);
+/* Splits words as a shell would for quotes ('..', "..", \x), nothing else. 0 or -1. */
+int split_words(const char *s, struct strv *out, char **why);
 
 #endif

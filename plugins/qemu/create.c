@@ -6,10 +6,15 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "argv.h"
+#include "create.h"
 #include "detect.h"
+#include "probe.h"
 #include "exitcodes.h"
 #include "qemu.h"
 #include "rundir.h"
@@ -17,8 +22,7 @@
 #include "vm.h"
 #include "vmdef.h"
 
-/* A file named in the definition: relative paths are relative to the definition's directory. */
-static char *
+char *
 def_file(const struct vmdef *d, const char *path)
 {
 	return path[0] == '/' ? xstrdup(path) : xasprintf("%s/%s", d->dir, path);
@@ -59,6 +63,243 @@ check_file(const struct vmdef *d, const char *key, const char *path, char **caus
 	return rc;
 }
 
+/* A path given on the command line: relative to the caller's working directory. */
+static char *
+abs_path(const char *p)
+{
+	char cwd[4096];
+
+	if (p == NULL || *p == '\0')
+		return NULL;
+	if (p[0] == '/' || getcwd(cwd, sizeof cwd) == NULL)
+		return xstrdup(p);
+	return xasprintf("%s/%s", cwd, p);
+}
+
+void
+create_opts_free(struct create_opts *c)
+{
+	free(c->bootpath);
+	free(c->kernel);
+	free(c->initrd);
+	free(c->append);
+	free(c->inst_src);
+	free(c->inst_tgt);
+	free(c->argsadd);
+}
+
+static int
+media_arg(const char *key, const char *s, int *mode, char **cause)
+{
+	if ((*mode = qemu_media_parse(s)) == MEDIA_NONE)
+		return fail(cause, EXIT_USAGE, "%s: not a boot mode: '%s' (CD, DVD, FDD, HDD, VHDD, "
+		    "USB, PXE)", key, s);
+	return 0;
+}
+
+int
+create_opts_parse(struct subopt_list *so, struct qemu_opts *qo, struct create_opts *c,
+    char **cause)
+{
+	struct subopt *o;
+	int rc;
+
+	if ((o = subopt_find(so, "BOOTMODE")) != NULL) {
+		if ((rc = media_arg("BOOTMODE", o->vals[0], &qo->bootmode, cause)) != 0)
+			return rc;
+		if (o->nvals > 1)
+			qo->bootpath = c->bootpath = abs_path(o->vals[1]);
+	}
+	if ((o = subopt_find(so, "KERNEL")) != NULL) {
+		qo->kernel = c->kernel = abs_path(o->vals[0]);
+		qo->initrd = c->initrd = o->nvals > 1 ? abs_path(o->vals[1]) : NULL;
+		if (o->nvals > 2)
+			qo->append = c->append = xstrdup(o->vals[2]);
+		if (qo->kernel == NULL)
+			return fail(cause, EXIT_USAGE, "KERNEL: needs a kernel image");
+	}
+	if ((o = subopt_find(so, "INSTMODE")) != NULL) {
+		qo->instmode = 1;
+		/* <src mode>%<src path>%<target mode>%<target path>%<INIT|custom>; empty: default */
+		c->inst_src_name = o->nvals > 0 && *o->vals[0] ? o->vals[0] : NULL;
+		c->inst_tgt_name = o->nvals > 2 && *o->vals[2] ? o->vals[2] : NULL;
+		if (c->inst_src_name && (rc = media_arg("INSTMODE", c->inst_src_name,
+		    &qo->inst_src_mode, cause)) != 0)
+			return rc;
+		if (c->inst_tgt_name && (rc = media_arg("INSTMODE", c->inst_tgt_name,
+		    &qo->inst_tgt_mode, cause)) != 0)
+			return rc;
+		if (o->nvals > 1)
+			qo->inst_src = c->inst_src = abs_path(o->vals[1]);
+		if (o->nvals > 3)
+			qo->inst_tgt = c->inst_tgt = abs_path(o->vals[3]);
+		if (o->nvals > 5)
+			return fail(cause, EXIT_USAGE, "INSTMODE: too many values (src%%path%%target"
+			    "%%path%%INIT|custom)");
+	}
+	if ((o = subopt_find(so, "ARGSADD")) != NULL) {
+		char *joined = xstrdup("");
+
+		if (strcasecmp(o->vals[0], "S") != 0)
+			return fail(cause, EXIT_USAGE, "ARGSADD:%s: only S (server, the QEMU command "
+			    "line) exists; C and B were never implemented", o->vals[0]);
+		for (size_t i = 1; i < o->nvals; i++) {
+			char *t = xasprintf("%s%s%s", joined, i > 1 ? "%" : "", o->vals[i]);
+
+			free(joined);
+			joined = t;
+		}
+		qo->argsadd = c->argsadd = joined;
+	}
+	return 0;
+}
+
+int
+create_opts_defaults(const struct vmdef *d, struct qemu_opts *qo, struct create_opts *c,
+    char **cause)
+{
+	const char *v;
+	int rc;
+
+	if (!qo->instmode)
+		return 0;
+	if (qo->inst_src_mode == MEDIA_NONE) {
+		v = vmdef_get(d, "DEFAULTINSTMODE");
+		if ((rc = media_arg("DEFAULTINSTMODE", v ? v : "CD", &qo->inst_src_mode,
+		    cause)) != 0)
+			return rc;
+	}
+	if (qo->inst_src == NULL && (v = vmdef_get(d, "DEFAULTINSTSOURCE")) != NULL)
+		qo->inst_src = c->inst_src = def_file(d, v);
+	if (qo->inst_tgt_mode == MEDIA_NONE)
+		qo->inst_tgt_mode = MEDIA_HDD;
+	if (qo->inst_tgt == NULL && (v = vmdef_get(d, "DEFAULTINSTTARGET")) != NULL)
+		qo->inst_tgt = c->inst_tgt = def_file(d, v);
+	return 0;
+}
+
+static const char *
+format_cb(const char *path, void *arg)
+{
+	return disk_format(arg, path);
+}
+
+/* A tap must exist unless we may create it; a bridge must exist and be allowed. */
+static int
+netif_cb(const char *ifn, int bridge, char **why, void *arg)
+{
+	char *p = xasprintf("/sys/class/net/%s%s", ifn, bridge ? "/bridge" : "");
+	int exists = access(p, F_OK) == 0, rc = 0;
+
+	(void)arg;
+	free(p);
+	if (bridge && !exists)
+		rc = fail(why, -1, "bridge '%s' does not exist (ip link add %s type bridge)", ifn,
+		    ifn);
+	else if (bridge) {
+		char *conf = file_read("/etc/qemu/bridge.conf", 65536, NULL), *want;
+
+		want = xasprintf("allow %s", ifn);
+		if (conf == NULL || (strstr(conf, want) == NULL && strstr(conf, "allow all") == NULL))
+			rc = fail(why, -1, "qemu-bridge-helper does not allow bridge '%s': add "
+			    "'%s' to /etc/qemu/bridge.conf", ifn, want);
+		free(want);
+		free(conf);
+	} else if (!exists && geteuid() != 0)
+		rc = fail(why, -1, "tap interface '%s' does not exist (ip tuntap add %s mode tap "
+		    "user %u)", ifn, ifn, (unsigned)getuid());
+	return rc;
+}
+
+/* A free TCP port on the loopback for the guest's ssh, or 0. */
+static int
+free_port(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof sa;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = 0;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd == -1)
+		return 0;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+		port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+static int
+check_files(const struct vmdef *d, const struct qemu_opts *qo, char **cause)
+{
+	static const char *const keys[] = { "KERNELIMAGE", "INITRDIMAGE", "HDA", "HDB", "HDC",
+	    "HDD", "FDA", "FDB" };
+	const char *v;
+	int rc;
+
+	for (size_t i = 0; i < nitems(keys); i++) {
+		if (qo->kernel != NULL && i < 2)
+			continue;
+		v = vmdef_get(d, keys[i]);
+		if (i == 2 && v == NULL && (v = vmdef_get(d, "HDDBOOTIMAGE")) != NULL) {
+			if ((rc = check_file(d, "HDDBOOTIMAGE", v, cause)) != 0)
+				return rc;
+			continue;
+		}
+		if ((rc = check_file(d, keys[i], v, cause)) != 0)
+			return rc;
+	}
+	{
+		const char *opt[] = { qo->kernel, qo->initrd, qo->bootpath, qo->inst_src };
+		const char *name[] = { "KERNEL", "KERNEL initrd", "BOOTMODE", "INSTMODE source" };
+
+		for (size_t i = 0; i < nitems(opt); i++)
+			if (opt[i] != NULL && access(opt[i], R_OK) == -1)
+				return fail(cause, errno == ENOENT ? EXIT_NOTFOUND : EXIT_FAIL,
+				    "%s: %s: '%s'", name[i], strerror(errno), opt[i]);
+	}
+	return 0;
+}
+
+/* What INFO and LIST will want to know about this start, beside the VM's sockets. */
+static void
+record_facts(const char *dir, const struct qemu_opts *qo, const struct strv *argv,
+    const struct qemu_caps *caps)
+{
+	char *p, *buf, *s;
+	size_t len = 0;
+
+	p = rundir_file(dir, "accel");
+	file_write(p, qo->accel, strlen(qo->accel), 0600);
+	free(p);
+	for (size_t i = 0; i < argv->n; i++)
+		len += strlen(argv->v[i]) + 1;
+	buf = xmalloc(len + 1);
+	len = 0;
+	for (size_t i = 0; i < argv->n; i++) {
+		size_t l = strlen(argv->v[i]) + 1;
+
+		memcpy(buf + len, argv->v[i], l);
+		len += l;
+	}
+	p = rundir_file(dir, "argv");
+	file_write(p, buf, len, 0600);
+	free(p);
+	free(buf);
+	if (qo->ssh_port > 0) {
+		p = rundir_file(dir, "ports");
+		s = xasprintf("ssh tcp 127.0.0.1:%d\n", qo->ssh_port);
+		file_write(p, s, strlen(s), 0600);
+		free(s);
+		free(p);
+	}
+	if (caps != NULL && caps->version != NULL) {
+		p = rundir_file(dir, "qemu.version");
+		file_write(p, caps->version, strlen(caps->version), 0600);
+		free(p);
+	}
+}
+
 int
 qemu_create(struct ctx *ctx, struct subopt_list *so)
 {
@@ -66,21 +307,19 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 	struct vmdef *d = NULL;
 	struct host_facts facts;
 	struct qemu_opts qo = { 0 };
+	struct create_opts co = { 0 };
 	struct sup_config sc = { 0 };
+	struct qemu_caps *caps = NULL;
 	struct subopt *o;
 	struct strv argv = { 0 };
 	char *cause = NULL, *bin = NULL, *why = NULL, *label = NULL, *id = NULL, *dir = NULL;
-	const char *hda, *console = "NONE";
+	char *defpath = NULL;
+	const char *console = "NONE";
 	int rc, lockfd = -1;
 	pid_t qpid;
 
 	if ((rc = vm_addr_parse(so, &addr, 0, &cause)) != 0)
 		goto out;
-	if (addr.path == NULL) {
-		rc = fail(&cause, EXIT_USAGE, "CREATE needs P:<definition path> (addressing by "
-		    "label or UUID needs the inventory, not yet supported)");
-		goto out;
-	}
 	if ((o = subopt_find(so, "CONSOLE")) != NULL) {
 		console = o->arg;
 		if (strcasecmp(console, "NONE") != 0) {
@@ -89,10 +328,12 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 			goto out;
 		}
 	}
-	if ((d = vmdef_load(addr.path, &cause)) == NULL) {
-		rc = access(addr.path, F_OK) == -1 ? EXIT_NOTFOUND : EXIT_FAIL;
-		if (rc == EXIT_NOTFOUND)
-			fail(&cause, 0, "no such VM definition: '%s'", addr.path);
+	if ((rc = create_opts_parse(so, &qo, &co, &cause)) != 0)
+		goto out;
+	if ((rc = vm_resolve_definition(ctx, &addr, &defpath, &cause)) != 0)
+		goto out;
+	if ((d = vmdef_load(defpath, &cause)) == NULL) {
+		rc = EXIT_FAIL;
 		goto out;
 	}
 	vmdef_print_diags(d);
@@ -106,14 +347,14 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 		    d->path);
 		goto out;
 	}
-	hda = vmdef_get(d, "HDA") ? vmdef_get(d, "HDA") : vmdef_get(d, "HDDBOOTIMAGE");
-	if ((rc = check_file(d, "KERNELIMAGE", vmdef_get(d, "KERNELIMAGE"), &cause)) != 0 ||
-	    (rc = check_file(d, "INITRDIMAGE", vmdef_get(d, "INITRDIMAGE"), &cause)) != 0 ||
-	    (rc = check_file(d, vmdef_get(d, "HDA") ? "HDA" : "HDDBOOTIMAGE", hda, &cause)) != 0)
+	if ((rc = create_opts_defaults(d, &qo, &co, &cause)) != 0 ||
+	    (rc = check_files(d, &qo, &cause)) != 0)
 		goto out;
 
 	if ((rc = detect_binary(ctx->conf, vmdef_get(d, "STARTERCALL"),
 	    vmdef_get(d, "ARCH") ? vmdef_get(d, "ARCH") : "x86_64", &bin, &cause)) != 0)
+		goto out;
+	if ((rc = probe_get(bin, ctx->paths->cache, &caps, &cause)) != 0)
 		goto out;
 	detect_host_facts(&facts);
 	qo.binary = bin;
@@ -127,10 +368,23 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 		else
 			log_debug(1, "accelerator: TCG, because %s", why);
 	}
+	{
+		const char *m = vmdef_get(d, "MACHINE");
+
+		if (m == NULL || strchr(m, '-') == NULL)
+			log_debug(1, "machine type %s: write a versioned type (e.g. MACHINE=%s) to "
+			    "keep the guest's hardware across QEMU upgrades", m ? m : "(default)",
+			    caps->default_machine ? caps->default_machine : "pc-q35-7.2");
+	}
 	qo.console = console;
-	qo.hda_format = hda ? disk_format(d, hda) : NULL;
 	qo.qmp_fd = QEMU_FD_QMP;
 	qo.serial_fd = QEMU_FD_SERIAL;
+	qo.disk_format = format_cb;
+	qo.netif_check = netif_cb;
+	qo.arg = d;
+	qo.caps = caps;
+	if (vmdef_get(d, "MAC0") != NULL)
+		qo.ssh_port = free_port();
 	if ((rc = qemu_argv_build(d, &qo, &argv, &cause)) != 0)
 		goto out;
 
@@ -162,30 +416,7 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 	if ((rc = rundir_claim(ctx->paths->run, id, label, vmdef_get(d, "UUID"), d->path,
 	    &lockfd, &dir, &cause)) != 0)
 		goto out;
-	{
-		char *p = rundir_file(dir, "accel");
-		char *argvp = rundir_file(dir, "argv");
-		struct strv flat = { 0 };
-		size_t len = 0;
-		char *buf;
-
-		file_write(p, qo.accel, strlen(qo.accel), 0600);
-		for (size_t i = 0; i < argv.n; i++)
-			len += strlen(argv.v[i]) + 1;
-		buf = xmalloc(len + 1);
-		len = 0;
-		for (size_t i = 0; i < argv.n; i++) {
-			size_t l = strlen(argv.v[i]) + 1;
-
-			memcpy(buf + len, argv.v[i], l);
-			len += l;
-		}
-		file_write(argvp, buf, len, 0600);
-		free(buf);
-		free(p);
-		free(argvp);
-		strv_free(&flat);
-	}
+	record_facts(dir, &qo, &argv, caps);
 	sc.dir = dir;
 	sc.id = id;
 	sc.label = label;
@@ -209,6 +440,9 @@ out:
 	strv_free(&argv);
 	vmdef_free(d);
 	vm_addr_free(&addr);
+	create_opts_free(&co);
+	qemu_caps_free(caps);
+	free(defpath);
 	free(cause);
 	free(bin);
 	free(why);

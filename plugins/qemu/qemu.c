@@ -7,10 +7,10 @@
 	{ ADDR_KEYS_PATH, SUBOPT_ARG, "definition file (absolute path)", 0 }, \
 	{ ADDR_KEYS_LABEL, SUBOPT_ARG, "VM label", 0 }, \
 	{ ADDR_KEYS_UUID, SUBOPT_ARG, "VM UUID", 0 }, \
-	{ "BASEPATH|BASE|B", SUBOPT_ARG, "base paths to scan (p1%p2)", 1 }, \
-	{ "FILENAME|FNAME|F", SUBOPT_ARG, "substring of the definition path", 1 }, \
-	{ "MAC|M", SUBOPT_ARG, "MAC address", 1 }, \
-	{ "TCP|T", SUBOPT_ARG, "IP address", 1 }, \
+	{ ADDR_KEYS_BASE, SUBOPT_ARG, "base paths to scan (p1%p2)", 0 }, \
+	{ ADDR_KEYS_FNAME, SUBOPT_ARG, "substring of the definition path", 0 }, \
+	{ ADDR_KEYS_MAC, SUBOPT_ARG, "MAC address (#@#MAC<n>)", 0 }, \
+	{ ADDR_KEYS_TCP, SUBOPT_ARG, "IP address (#@#IP<n>)", 0 }, \
 	{ "DBRECORD|DBREC|DR", SUBOPT_ARG, "inventory record index", 1 }
 
 static const struct subopt_spec create_specs[] = {
@@ -18,10 +18,11 @@ static const struct subopt_spec create_specs[] = {
 	{ "CONSOLE", SUBOPT_ARG, "NONE (CLI, CLI0, SDL, VNC, XTERM, GTERM, EMACS* later)", 0 },
 	{ "PRINT", SUBOPT_NOARG, "print the QEMU command line, start nothing", 0 },
 	{ "CONNECT|REUSE|RECONNECT|RESUME", SUBOPT_NOARG, "attach to or resume a VM", 1 },
-	{ "BOOTMODE", SUBOPT_ARG, "CD|DVD|FDD|HDD|VHDD|USB|PXE[%path]", 1 },
-	{ "INSTMODE", SUBOPT_ARG, "install mode", 1 },
-	{ "KERNEL", SUBOPT_ARG, "kernel[%initrd[%append]]", 1 },
-	{ "ARGSADD", SUBOPT_ARG, "S%<extra QEMU arguments>", 1 },
+	{ "BOOTMODE", SUBOPT_ARG, "CD|DVD|FDD|HDD|VHDD|USB|PXE[%path]: boot from it", 0 },
+	{ "INSTMODE", SUBOPT_ARG, "<src mode>%<path>%<target mode>%<path>%<INIT|custom>: "
+	  "boot the install source once", 0 },
+	{ "KERNEL", SUBOPT_ARG, "<kernel>[%<initrd>[%<append>]]: boot this kernel", 0 },
+	{ "ARGSADD", SUBOPT_ARG, "S%<extra QEMU arguments>", 0 },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -43,7 +44,8 @@ static const struct subopt_spec isactive_specs[] = {
 };
 
 static const struct plugin_action qemu_actions[] = {
-	{ "CREATE", qemu_create, create_specs, "=P:<definition>[,CONSOLE:NONE][,PRINT]" },
+	{ "CREATE", qemu_create, create_specs,
+	  "=<machine-address>[,BOOTMODE:..][,KERNEL:..][,INSTMODE:..][,ARGSADD:S%..][,PRINT]" },
 	{ "CANCEL", qemu_cancel, cancel_specs,
 	  "=<machine-address>|ALL[,POWEROFF[:<seconds>]|FORCE][,TIMEOUT:<seconds>]" },
 	{ "ISACTIVE", qemu_isactive, isactive_specs, "=<machine-address>" },

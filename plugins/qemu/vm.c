@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "exitcodes.h"
+#include "locate.h"
 #include "supervisor.h"
 #include "util.h"
 
@@ -24,7 +25,21 @@ vm_addr_parse(struct subopt_list *l, struct vm_addr *a, int allow_all, char **ca
 			dst = &a->label;
 		else if (subopt_key_is(o->key, ADDR_KEYS_UUID))
 			dst = &a->uuid;
-		else if (strcmp(o->key, "ALL") == 0 && o->arg == NULL && allow_all) {
+		else if (subopt_key_is(o->key, ADDR_KEYS_FNAME))
+			dst = &a->fname;
+		else if (subopt_key_is(o->key, ADDR_KEYS_MAC))
+			dst = &a->mac;
+		else if (subopt_key_is(o->key, ADDR_KEYS_TCP))
+			dst = &a->tcp;
+		else if (subopt_key_is(o->key, ADDR_KEYS_BASE)) {
+			o->used = 1;
+			if (o->arg == NULL || *o->arg == '\0')
+				return fail(cause, EXIT_USAGE, "B: needs base paths ('B:/vm%%/mnt/vm')");
+			for (size_t k = 0; k < o->nvals; k++)
+				if (*o->vals[k] != '\0')
+					strv_add(&a->bases, o->vals[k]);
+			continue;
+		} else if (strcmp(o->key, "ALL") == 0 && o->arg == NULL && allow_all) {
 			a->all = 1;
 			o->used = 1;
 			continue;
@@ -44,10 +59,13 @@ vm_addr_parse(struct subopt_list *l, struct vm_addr *a, int allow_all, char **ca
 		return fail(cause, EXIT_USAGE, "label must not start with '-': '%s'", a->label);
 	if (a->path != NULL && a->path[0] != '/')
 		return fail(cause, EXIT_USAGE, "P: needs an absolute path: '%s'", a->path);
-	if (!a->all && a->label == NULL && a->uuid == NULL && a->path == NULL)
+	if (a->mac != NULL && strlen(a->mac) != 17)
+		return fail(cause, EXIT_USAGE, "M: not a MAC address: '%s'", a->mac);
+	if (!a->all && a->label == NULL && a->uuid == NULL && a->path == NULL &&
+	    a->fname == NULL && a->mac == NULL && a->tcp == NULL)
 		return fail(cause, EXIT_USAGE, "no machine-address given (P:<path>, L:<label>, "
-		    "U:<uuid>%s)", allow_all ? " or ALL" : "");
-	if (a->all && (a->label || a->uuid || a->path))
+		    "U:<uuid>, F:<part of path>, M:<mac>, T:<ip>%s)", allow_all ? " or ALL" : "");
+	if (a->all && (a->label || a->uuid || a->path || a->fname || a->mac || a->tcp))
 		return fail(cause, EXIT_USAGE, "ALL cannot be combined with a machine-address");
 	if (a->all)
 		a->text = xstrdup("ALL");
@@ -60,6 +78,10 @@ vm_addr_free(struct vm_addr *a)
 	free(a->label);
 	free(a->uuid);
 	free(a->path);
+	free(a->fname);
+	free(a->mac);
+	free(a->tcp);
+	strv_free(&a->bases);
 	free(a->text);
 	memset(a, 0, sizeof *a);
 }
@@ -80,6 +102,18 @@ same_file(const char *a, const char *b)
 	return same;
 }
 
+static void
+query_from(const struct vm_addr *a, struct vmdef_query *q)
+{
+	memset(q, 0, sizeof *q);
+	q->label = a->label;
+	q->uuid = a->uuid;
+	q->path = a->path;
+	q->fname = a->fname;
+	q->mac = a->mac;
+	q->tcp = a->tcp;
+}
+
 static int
 matches(const struct vm_addr *a, const struct vmrun *r)
 {
@@ -91,6 +125,17 @@ matches(const struct vm_addr *a, const struct vmrun *r)
 		return 0;
 	if (a->path && (r->def == NULL || !same_file(a->path, r->def)))
 		return 0;
+	if (a->fname && (r->def == NULL || strstr(r->def, a->fname) == NULL))
+		return 0;
+	if (a->mac || a->tcp) {
+		/* only the definition knows: read it (it may have changed since; it is data) */
+		struct vmdef_query q = { .mac = a->mac, .tcp = a->tcp };
+		struct vmdef *d = r->def ? vmdef_load(r->def, NULL) : NULL;
+		int ok = d != NULL && vmdef_matches(d, &q);
+
+		vmdef_free(d);
+		return ok;
+	}
 	return 1;
 }
 
@@ -214,4 +259,116 @@ vm_connect(struct ctx *ctx, struct vmrun *r, struct ctl_client *c, char **cause)
 	}
 	free(sock);
 	return fail(cause, EXIT_TIMEOUT, "cannot reach the supervisor of '%s'", r->label);
+}
+
+struct resolve {
+	const struct vm_addr *a;
+	struct vmdef_query q;
+	struct strv found;	/* "path\tlabel" */
+	struct strv warnings;
+};
+
+static int
+resolve_one(struct vmdef *d, void *arg)
+{
+	struct resolve *r = arg;
+
+	if (vmdef_matches(d, &r->q)) {
+		char *label = vmdef_label(d);
+
+		strv_addf(&r->found, "%s\t%s", d->path, label);
+		free(label);
+	}
+	vmdef_free(d);
+	return r->found.n > 20;		/* enough to say it is ambiguous */
+}
+
+static void
+resolve_warn(const char *msg, void *arg)
+{
+	struct resolve *r = arg;
+
+	strv_add(&r->warnings, msg);
+}
+
+int
+vm_resolve_definition(struct ctx *ctx, const struct vm_addr *a, char **def, char **cause)
+{
+	struct resolve r = { .a = a };
+	struct vmrun *vms = NULL;
+	const struct strv *bases;
+	size_t n = 0;
+	int rc;
+
+	*def = NULL;
+	query_from(a, &r.q);
+	if (a->path != NULL) {
+		struct vmdef *d;
+		char *p = vmdef_locate(a->path);
+
+		if (p == NULL)
+			return fail(cause, EXIT_NOTFOUND, "no such VM definition: '%s'", a->path);
+		r.q.path = NULL;	/* the located file stands for the path */
+		if ((d = vmdef_load(p, cause)) == NULL) {
+			free(p);
+			return EXIT_FAIL;
+		}
+		rc = vmdef_matches(d, &r.q);
+		vmdef_free(d);
+		if (!rc) {
+			rc = fail(cause, EXIT_NOTFOUND, "'%s' does not match '%s'", p, a->text);
+			free(p);
+			return rc;
+		}
+		*def = p;
+		return 0;
+	}
+	/* a running VM knows its definition */
+	vm_running(ctx, a, &vms, &n);
+	if (n == 1 && vms[0].def != NULL) {
+		*def = xstrdup(vms[0].def);
+		vmrun_list_free(vms, n);
+		return 0;
+	}
+	vmrun_list_free(vms, n);
+
+	bases = a->bases.n > 0 ? &a->bases : &ctx->conf->base_paths;
+	vmdef_scan((const char *const *)bases->v, bases->n, resolve_one, &r, resolve_warn);
+	for (size_t i = 0; i < r.warnings.n; i++)
+		log_debug(1, "%s", r.warnings.v[i]);
+	if (r.found.n == 0) {
+		char *list = xstrdup("");
+
+		for (size_t i = 0; i < bases->n; i++) {
+			char *t = xasprintf("%s%s%s", list, i ? ", " : "", bases->v[i]);
+
+			free(list);
+			list = t;
+		}
+		rc = fail(cause, EXIT_NOTFOUND, "no VM definition matches '%s' under %s", a->text,
+		    list);
+		free(list);
+	} else if (r.found.n > 1) {
+		char *list = xstrdup("");
+
+		for (size_t i = 0; i < r.found.n; i++) {
+			char *tab = strchr(r.found.v[i], '\t'), *t;
+
+			*tab = '\0';
+			t = xasprintf("%s\n  %-16s %s", list, tab + 1, r.found.v[i]);
+			free(list);
+			list = t;
+		}
+		rc = fail(cause, EXIT_AMBIGUOUS, "'%s' matches %s%zu VM definitions:%s", a->text,
+		    r.found.n > 20 ? "more than " : "", r.found.n > 20 ? (size_t)20 : r.found.n,
+		    list);
+		free(list);
+	} else {
+		*strchr(r.found.v[0], '\t') = '\0';
+		*def = xstrdup(r.found.v[0]);
+		rc = 0;
+	}
+	strv_free(&r.found);
+	strv_free(&r.warnings);
+	return rc;
 }

@@ -10,6 +10,10 @@ struct vm_addr {
 	char *label;	/* L:, LABEL: */
 	char *uuid;	/* U:, UUID: */
 	char *path;	/* P:, ID:, I:, PATHNAME:, PNAME: */
+	char *fname;	/* F:, FNAME:, FILENAME: substring of the definition path */
+	char *mac;	/* M:, MAC: */
+	char *tcp;	/* T:, TCP: an IP address of #@#IP<n> */
+	struct strv bases;	/* B:, BASE:, BASEPATH: p1%p2 (scan only these) */
 	int all;	/* ALL */
 	char *text;	/* as the user wrote it, for messages */
 };
@@ -17,6 +21,10 @@ struct vm_addr {
 #define ADDR_KEYS_PATH "ID|I|PATHNAME|PNAME|P"
 #define ADDR_KEYS_LABEL "LABEL|L"
 #define ADDR_KEYS_UUID "UUID|U"
+#define ADDR_KEYS_FNAME "FILENAME|FNAME|F"
+#define ADDR_KEYS_MAC "MAC|M"
+#define ADDR_KEYS_TCP "TCP|T"
+#define ADDR_KEYS_BASE "BASEPATH|BASE|B"
 
 /* Takes the machine-address suboptions. Returns 0 or EXIT_USAGE with *cause. */
 int vm_addr_parse(struct subopt_list *, struct vm_addr *, int allow_all, char **cause);
@@ -31,5 +39,12 @@ int vm_running(struct ctx *, const struct vm_addr *, struct vmrun **out, size_t 
  * one first. Returns 0, EXIT_STATE (it is gone), or another EXIT_* with *cause.
  */
 int vm_connect(struct ctx *, struct vmrun *, struct ctl_client *, char **cause);
+/*
+ * The one definition a machine-address names, for CREATE: P: directly (the original's
+ * config search order), else a running VM's, else a scan of the base paths (B:, or the
+ * configuration's base_paths). Returns 0 with *def (path), EXIT_NOTFOUND, or
+ * EXIT_AMBIGUOUS with the candidates in *cause.
+ */
+int vm_resolve_definition(struct ctx *, const struct vm_addr *, char **def, char **cause);
 
 #endif

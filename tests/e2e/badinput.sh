@@ -30,9 +30,15 @@ CTYS_QEMU_PATH=$T/empty expect 5 "no QEMU binary 'qemu-system-x86_64' found in $
 def=$(make_vm nostarter "" "STARTERCALL=qemu-system-none")
 expect 5 "STARTERCALL 'qemu-system-none' not found" "$CTYS" -a CREATE=p:$def
 
-# QEMU itself refuses: the tail of qemu.log, status 5, nothing left behind
+# a machine type the binary lacks is refused before QEMU starts (capability probe)
 def=$(make_vm badmachine "" "MACHINE=no-such-machine")
-expect 5 "unsupported machine type" "$CTYS" -a CREATE=p:$def
+expect 5 "badmachine.ctys:7: MACHINE: /usr/bin/qemu-system-x86_64 has no machine type 'no-such-machine'" \
+	"$CTYS" -a CREATE=p:$def
+no_leftovers
+# QEMU itself refuses (a device it cannot build): the tail of qemu.log, status 5, nothing
+# left behind
+def=$(make_vm baddevice "" "ARGSADD='-device virtio-rng-pci,no_such_prop=1'")
+expect 5 "no_such_prop" "$CTYS" -a CREATE=p:$def
 no_leftovers
 grep -q '"how":"qemu-error"' <<<"$(exit_record)" || fail "no exit record for the failed start"
 

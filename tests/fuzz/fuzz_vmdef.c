@@ -11,7 +11,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct vmdef *d = vmdef_parse((const char *)data, size, "/vm/fuzz/fuzz.ctys");
-	struct qemu_opts o = { "/usr/bin/qemu-system-x86_64", "tcg", "NONE", "raw", 3, 4 };
+	struct qemu_opts o = { .binary = "/usr/bin/qemu-system-x86_64", .accel = "tcg",
+	    .console = "NONE", .qmp_fd = 3, .serial_fd = 4, .ssh_port = 2222 };
 	struct strv argv = { 0 };
 	char *cause = NULL;
 

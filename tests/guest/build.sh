@@ -162,11 +162,11 @@ cp "$BB" "$R/bin/busybox"
 chmod 755 "$R/bin/busybox"
 # applet links, at build time (no `busybox --install` at every boot)
 "$BB" --list-full | while read -r applet; do
-    if [ -z "$applet" ] || [ -e "$R/$applet" ]; then continue; fi
+    if [ -z "$applet" ] || [ -e "$R/$applet" ] || [ -L "$R/$applet" ]; then continue; fi
     mkdir -p "$R/$(dirname "$applet")"
     ln -s /bin/busybox "$R/$applet"
 done
-[ -e "$R/bin/sh" ] || ln -s busybox "$R/bin/sh"
+[ -e "$R/bin/sh" ] || [ -L "$R/bin/sh" ] || ln -s busybox "$R/bin/sh"
 
 # kernel modules: uncompressed .ko, flat in /lib/modules
 missing=""

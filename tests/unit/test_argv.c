@@ -2,6 +2,8 @@
  * Golden files for the QEMU command line (as Proxmox's cfg2cmd tests): every
  * tests/golden/argv/NAME.ctys is parsed as if it lived at /vm/NAME/NAME.ctys and its argv
  * compared with NAME.argv (one argument a line), or its error with NAME.err.
+ * A line "# test-subopts: ..." gives CREATE suboptions; NAME containing "kvm" runs with
+ * KVM. The ssh port is 2222; disks ending in .qcow2 are qcow2, others raw.
  * CTYS_GOLDEN_UPDATE=1 rewrites the expected files.
  */
 #include <dirent.h>
@@ -9,9 +11,20 @@
 #include <string.h>
 
 #include "argv.h"
+#include "create.h"
+#include "subopt.h"
 #include "t.h"
 #include "util.h"
 #include "vmdef.h"
+
+static const char *
+fake_format(const char *path, void *arg)
+{
+	size_t n = strlen(path);
+
+	(void)arg;
+	return n > 6 && strcmp(path + n - 6, ".qcow2") == 0 ? "qcow2" : "raw";
+}
 
 static void
 check(const char *dir, const char *name)
@@ -20,8 +33,12 @@ check(const char *dir, const char *name)
 	char *got, *want, *cause = NULL;
 	size_t len;
 	struct vmdef *d;
-	struct qemu_opts o = { "/usr/bin/qemu-system-x86_64", "tcg", "NONE", "raw", 3, 4 };
+	struct qemu_opts o = { .binary = "/usr/bin/qemu-system-x86_64", .accel = "tcg",
+	    .console = "NONE", .qmp_fd = 3, .serial_fd = 4, .disk_format = fake_format };
+	struct create_opts co = { 0 };
+	struct subopt_list so = { 0 };
 	struct strv argv = { 0 };
+	const char *tag;
 	int rc, update = getenv("CTYS_GOLDEN_UPDATE") != NULL;
 
 	base = xstrndup(name, strlen(name) - 5);
@@ -30,7 +47,21 @@ check(const char *dir, const char *name)
 	buf = file_read(path, 1 << 20, &len);
 	vpath = xasprintf("/vm/%s/%s.ctys", base, base);
 	d = vmdef_parse(buf, len, vpath);
-	rc = qemu_argv_build(d, &o, &argv, &cause);
+	rc = 0;
+	if ((tag = strstr(buf, "# test-subopts: ")) != NULL) {
+		char *line = xstrndup(tag + 16, strcspn(tag + 16, "\n"));
+
+		rc = subopt_parse(line, &so, &cause) == 0 ? 0 : 2;
+		free(line);
+		if (rc == 0)
+			rc = create_opts_parse(&so, &o, &co, &cause);
+	}
+	if (rc == 0)
+		rc = create_opts_defaults(d, &o, &co, &cause);
+	if (vmdef_get(d, "MAC0") != NULL)
+		o.ssh_port = 2222;
+	if (rc == 0)
+		rc = qemu_argv_build(d, &o, &argv, &cause);
 	exp_argv = xasprintf("%s/%s.argv", dir, base);
 	exp_err = xasprintf("%s/%s.err", dir, base);
 	if (rc == 0) {
@@ -59,6 +90,8 @@ check(const char *dir, const char *name)
 	free(exp_argv);
 	free(exp_err);
 	strv_free(&argv);
+	create_opts_free(&co);
+	subopt_list_free(&so);
 	vmdef_free(d);
 	free(vpath);
 	free(buf);

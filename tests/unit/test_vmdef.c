@@ -110,7 +110,7 @@ test_hostile(void)
 	T_CHECK(has_diag(d, 3, "not an assignment, skipped: 'rm'"));
 	T_CHECK(has_diag(d, 4, "not an assignment"));
 	T_CHECK(has_diag(d, 5, "not an assignment"));
-	T_CHECK(has_diag(d, 7, "'case' block not evaluated"));
+	T_CHECK(d->ndiags == 6);	/* the case block is evaluated: no arm matches */
 	T_INTEQ(d->nerrors, 0);
 	vmdef_free(d);
 
