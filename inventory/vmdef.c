@@ -869,6 +869,7 @@ parse_block(struct lex *lx, struct eval *ev)
 			warn(lx, "case subject not evaluated (%s); the 'case' block is skipped",
 			    lx->bad);
 			f->taken = 1;
+			f->state = S_PAT;
 			skip_rest(lx);
 			return 1;
 		}
@@ -887,7 +888,7 @@ parse_block(struct lex *lx, struct eval *ev)
 			ev->skip = 1;
 			ev->skipname = block_open[i];
 			ev->skipline = lx->line;
-			lx->p = lx->end;
+			skip_rest(lx);
 			return 1;
 		}
 	}
@@ -914,14 +915,18 @@ parse_statement(struct lex *lx, struct eval *ev)
 	if (lx->p >= lx->end || *lx->p == '#' || *lx->p == ';')
 		return;
 	if (ev->skip > 0) {
-		/* inside a skipped loop: only count nesting */
+		/* inside a skipped loop: only count nesting, statement by statement */
 		for (int i = 0; block_open[i] != NULL; i++) {
-			if (word_is(lx->p, lx->end, block_open[i]))
+			if (word_is(lx->p, lx->end, block_open[i])) {
 				ev->skip++;
-			else if (word_is(lx->p, lx->end, block_close[i]))
+				break;
+			}
+			if (word_is(lx->p, lx->end, block_close[i])) {
 				ev->skip--;
+				break;
+			}
 		}
-		lx->p = lx->end;
+		skip_rest(lx);
 		return;
 	}
 	lx->dry = !running(ev);

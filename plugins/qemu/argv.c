@@ -163,12 +163,19 @@ check_mac(const char *m)
 	return 0;
 }
 
-/* A QOM type the binary must have (when capabilities are known). */
+/*
+ * A QOM type the binary must have (when capabilities are known); key: the definition
+ * key behind it (for file:line), or NULL when it comes from the command line.
+ */
 static int
-need_type(struct build *b, const char *type, const char *why)
+need_type(struct build *b, const char *type, const char *key, const char *why)
 {
 	if (b->o->caps == NULL || qemu_caps_has_type(b->o->caps, type))
 		return 0;
+	if (key != NULL && vmdef_line(b->d, key) > 0)
+		return fail(b->cause, EXIT_QEMU, "%s:%d: %s: %s needs the device '%s', which %s "
+		    "does not have", b->d->path, vmdef_line(b->d, key), key, why, type,
+		    b->o->binary);
 	return fail(b->cause, EXIT_QEMU, "%s: %s needs the device '%s', which %s does not have",
 	    b->d->path, why, type, b->o->binary);
 }
@@ -211,8 +218,8 @@ add_usb_stick(struct build *b, const char *file, int boot)
 	char *e;
 	int rc;
 
-	if ((rc = need_type(b, "qemu-xhci", "a USB stick")) != 0 ||
-	    (rc = need_type(b, "usb-storage", "a USB stick")) != 0)
+	if ((rc = need_type(b, "qemu-xhci", NULL, "a USB stick")) != 0 ||
+	    (rc = need_type(b, "usb-storage", NULL, "a USB stick")) != 0)
 		return rc;
 	if (!b->usb) {
 		strv_add(b->out, "-device");
@@ -345,7 +352,7 @@ add_nics(struct build *b)
 			mode = b->o->netmode ? b->o->netmode : "user";
 		if (strcasecmp(mode, "none") == 0)
 			continue;
-		if ((rc = need_type(b, model, key)) != 0)
+		if ((rc = need_type(b, model, nic != NULL ? "NIC" : NULL, "the network card")) != 0)
 			return rc;
 		strv_add(b->out, "-netdev");
 		if (strcasecmp(mode, "user") == 0) {
@@ -465,6 +472,69 @@ add_disks(struct build *b)
 	return 0;
 }
 
+/* A machine name or alias (NULL: the default) as the versioned type it stands for. */
+static const char *
+machine_resolve(const struct qemu_caps *c, const char *name)
+{
+	if (name == NULL)
+		return c->default_machine;
+	for (size_t i = 0; i < c->nmachines; i++)
+		if (c->machine_alias[i] != NULL && strcmp(c->machine_alias[i], name) == 0)
+			return c->machines[i];
+	return name;
+}
+
+/*
+ * VGADRIVER: a -vga type (std by default), or the original's "-vga X" words. The type
+ * must exist in the binary.
+ */
+static int
+add_vga(struct build *b)
+{
+	static const struct {
+		const char *name, *type;
+	} vga[] = {
+		{ "std", "VGA" }, { "cirrus", "cirrus-vga" }, { "vmware", "vmware-svga" },
+		{ "qxl", "qxl-vga" }, { "virtio", "virtio-vga" }, { "none", NULL },
+	};
+	const char *v = vmdef_get(b->d, "VGADRIVER"), *name;
+	struct strv w = { 0 };
+	char *why = NULL;
+	int rc = 0, k;
+
+	if (v != NULL && v[0] == '-') {
+		if (split_words(v, &w, &why) != 0) {
+			rc = bad(b, "VGADRIVER", why, v);
+			free(why);
+			return rc;
+		}
+		if (w.n != 2 || strcmp(w.v[0], "-vga") != 0) {
+			strv_free(&w);
+			return bad(b, "VGADRIVER", "not a display adapter (std, cirrus, vmware, qxl, "
+			    "virtio, none, or \"-vga X\")", v);
+		}
+		name = w.v[1];
+	} else
+		name = v != NULL ? v : "std";
+	for (k = 0; k < (int)nitems(vga); k++)
+		if (strcmp(vga[k].name, name) == 0)
+			break;
+	if (k == (int)nitems(vga))
+		rc = bad(b, "VGADRIVER", "not a display adapter (std, cirrus, vmware, qxl, "
+		    "virtio, none)", v);
+	else if (vga[k].type != NULL && b->o->caps != NULL &&
+	    !qemu_caps_has_type(b->o->caps, vga[k].type))
+		rc = fail(b->cause, EXIT_QEMU, "%s:%d: VGADRIVER: %s has no '%s' display adapter "
+		    "(device %s)", b->d->path, vmdef_line(b->d, "VGADRIVER"), b->o->binary,
+		    name, vga[k].type);
+	else {
+		strv_add(b->out, "-vga");
+		strv_add(b->out, name);
+	}
+	strv_free(&w);
+	return rc;
+}
+
 int
 qemu_argv_build(const struct vmdef *d, const struct qemu_opts *o, struct strv *out,
     char **cause)
@@ -505,6 +575,9 @@ qemu_argv_build(const struct vmdef *d, const struct qemu_opts *o, struct strv *o
 		    o->caps->default_machine ? o->caps->default_machine : "?");
 		goto fail;
 	}
+	/* the versioned type behind an alias or the default: the argv says what runs */
+	if (o->caps != NULL)
+		machine = machine_resolve(o->caps, machine);
 	strv_add(out, "-machine");
 	if (machine != NULL) {
 		e = qemu_escape(machine);
@@ -531,14 +604,8 @@ qemu_argv_build(const struct vmdef *d, const struct qemu_opts *o, struct strv *o
 	}
 	strv_add(out, "-display");
 	strv_add(out, "none");
-	v = vmdef_get(d, "VGADRIVER");
-	if (v != NULL && v[0] == '-') {
-		if ((rc = add_words(&b, "VGADRIVER", v)) != 0)
-			goto fail;
-	} else {
-		strv_add(out, "-vga");
-		strv_add(out, v ? v : "std");
-	}
+	if ((rc = add_vga(&b)) != 0)
+		goto fail;
 	if ((v = vmdef_get(d, "KBD_LAYOUT")) != NULL) {
 		strv_add(out, "-k");
 		strv_add(out, v);

@@ -504,7 +504,7 @@ qemu_caps_from_json(const char *text, size_t len, const struct probe_key *want,
 		json_object_put(o);
 		return fail(cause, -1, "no valid key");
 	}
-	diff = key_diff(&k, want);
+	diff = want != NULL ? key_diff(&k, want) : NULL;
 	probe_key_free(&k);
 	if (diff != NULL) {
 		json_object_put(o);
@@ -1123,6 +1123,7 @@ probe_get(const char *binary, const char *cache_dir, struct qemu_caps **caps, ch
 			}
 			log_debug(1, "probe: %s: ignoring the cache %s: %s", binary, path, why);
 			free(why);
+			why = NULL;
 		} else if (errno != ENOENT)
 			log_debug(1, "probe: %s: %s", path, strerror(errno));
 	}

@@ -68,7 +68,8 @@ char	*probe_cache_path(const char *cache_dir, const char *binary);
 char	*qemu_caps_to_json(const struct qemu_caps *, const struct probe_key *);
 /*
  * Parses a cache file and checks its format and key. Returns 0 with *caps, or -1 with
- * *cause saying why it cannot be used (corrupt, old format, key mismatch). Never trusts
+ * *cause saying why it cannot be used (corrupt, old format, key mismatch; want NULL:
+ * the key is not checked). Never trusts
  * the text: any shape is accepted without crashing.
  */
 int	 qemu_caps_from_json(const char *text, size_t len, const struct probe_key *want,

@@ -2,7 +2,10 @@
  * Golden files for the QEMU command line (as Proxmox's cfg2cmd tests): every
  * tests/golden/argv/NAME.ctys is parsed as if it lived at /vm/NAME/NAME.ctys and its argv
  * compared with NAME.argv (one argument a line), or its error with NAME.err.
- * A line "# test-subopts: ..." gives CREATE suboptions; NAME containing "kvm" runs with
+ * A line "# test-subopts: ..." gives CREATE suboptions; "# test-caps: FILE" the binary's
+ * capabilities (a probe cache file beside the goldens: qemu-7.2.caps is the real probe of
+ * Debian 12's QEMU, qemu-7.2-minimal.caps the same without vde, qxl and usb-storage);
+ * without it nothing is checked against the binary. NAME containing "kvm" runs with
  * KVM. The ssh port is 2222; disks ending in .qcow2 are qcow2, others raw.
  * CTYS_GOLDEN_UPDATE=1 rewrites the expected files.
  */
@@ -12,6 +15,7 @@
 
 #include "argv.h"
 #include "create.h"
+#include "probe.h"
 #include "subopt.h"
 #include "t.h"
 #include "util.h"
@@ -38,6 +42,7 @@ check(const char *dir, const char *name)
 	struct create_opts co = { 0 };
 	struct subopt_list so = { 0 };
 	struct strv argv = { 0 };
+	struct qemu_caps *caps = NULL;
 	const char *tag;
 	int rc, update = getenv("CTYS_GOLDEN_UPDATE") != NULL;
 
@@ -48,6 +53,21 @@ check(const char *dir, const char *name)
 	vpath = xasprintf("/vm/%s/%s.ctys", base, base);
 	d = vmdef_parse(buf, len, vpath);
 	rc = 0;
+	if ((tag = strstr(buf, "# test-caps: ")) != NULL) {
+		char *f = xstrndup(tag + 13, strcspn(tag + 13, "\n"));
+		char *cpath = xasprintf("%s/%s", dir, f), *text;
+		size_t clen;
+
+		if ((text = file_read(cpath, 1 << 22, &clen)) == NULL ||
+		    qemu_caps_from_json(text, clen, NULL, &caps, &cause) != 0) {
+			fprintf(stderr, "%s: cannot use %s: %s\n", name, cpath, cause ? cause : "");
+			exit(1);
+		}
+		o.caps = caps;
+		free(text);
+		free(cpath);
+		free(f);
+	}
 	if ((tag = strstr(buf, "# test-subopts: ")) != NULL) {
 		char *line = xstrndup(tag + 16, strcspn(tag + 16, "\n"));
 
@@ -93,6 +113,7 @@ check(const char *dir, const char *name)
 	create_opts_free(&co);
 	subopt_list_free(&so);
 	vmdef_free(d);
+	qemu_caps_free(caps);
 	free(vpath);
 	free(buf);
 	free(base);
