@@ -41,6 +41,9 @@ subopt_clear(struct subopt *o)
 	for (size_t j = 0; j < o->nvals; j++)
 		free(o->vals[j]);
 	free(o->vals);
+	for (size_t j = 0; j < o->nfields; j++)
+		free(o->fields[j]);
+	free(o->fields);
 	memset(o, 0, sizeof *o);
 }
 
@@ -48,14 +51,15 @@ subopt_clear(struct subopt *o)
 static int
 parse_one(const char *s, size_t len, struct subopt *o, char **cause)
 {
-	struct sbuf key = { 0 }, arg = { 0 }, val = { 0 };
-	int inarg = 0;
+	struct sbuf key = { 0 }, arg = { 0 }, val = { 0 }, fld = { 0 };
+	int inarg = 0, pct;
 	size_t i;
 
 	memset(o, 0, sizeof *o);
 	for (i = 0; i < len; i++) {
 		char c = s[i];
 
+		pct = 0;
 		if ((c == ':' && i + 1 < len && s[i + 1] == ':') ||
 		    (c == '\\' && i + 1 < len && s[i + 1] == ':')) {
 			i++;
@@ -68,8 +72,13 @@ parse_one(const char *s, size_t len, struct subopt *o, char **cause)
 			continue;
 		}
 		if (inarg && c == '%') {
+			/* fields: every `%` separates, so `%%` is an empty field */
+			o->fields = xreallocarray(o->fields, o->nfields + 2, sizeof *o->fields);
+			o->fields[o->nfields++] = sbuf_take(&fld);
 			if (i + 1 < len && s[i + 1] == '%') {
+				o->fields[o->nfields++] = xstrdup("");
 				i++;
+				pct = 1;
 				goto literal;
 			}
 			sbuf_add(&arg, '%');
@@ -81,6 +90,8 @@ literal:
 		if (inarg) {
 			sbuf_add(&arg, c);
 			sbuf_add(&val, c);
+			if (!pct)
+				sbuf_add(&fld, c);
 		} else
 			sbuf_add(&key, c);
 	}
@@ -89,7 +100,10 @@ literal:
 		o->arg = sbuf_take(&arg);
 		o->vals = xreallocarray(o->vals, o->nvals + 1, sizeof *o->vals);
 		o->vals[o->nvals++] = sbuf_take(&val);
-	}
+		o->fields = xreallocarray(o->fields, o->nfields + 1, sizeof *o->fields);
+		o->fields[o->nfields++] = sbuf_take(&fld);
+	} else
+		free(fld.s);
 	if (*o->key == '\0') {
 		subopt_clear(o);
 		return fail(cause, -1, "empty suboption name in '%.*s'", (int)len, s);

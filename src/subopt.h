@@ -14,6 +14,9 @@ struct subopt {
 	char *arg;	/* NULL when no `:` was given; escapes resolved, `%` kept */
 	char **vals;	/* arg split at unescaped `%`, escapes resolved */
 	size_t nvals;
+	char **fields;	/* arg split at every `%` (`%%` is an empty field), for the
+			   positional values of KERNEL, INSTMODE, BOOTMODE */
+	size_t nfields;
 	int used;	/* set by the consumer; unused ones are reported */
 };
 

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -18,6 +19,7 @@
 #include "exitcodes.h"
 #include "qemu.h"
 #include "rundir.h"
+#include "spawn.h"
 #include "supervisor.h"
 #include "vm.h"
 #include "vmdef.h"
@@ -28,6 +30,14 @@ def_file(const struct vmdef *d, const char *path)
 	return path[0] == '/' ? xstrdup(path) : xasprintf("%s/%s", d->dir, path);
 }
 
+static int
+n_ends_qcow2(const char *p)
+{
+	size_t n = strlen(p);
+
+	return n >= 6 && strcmp(p + n - 6, ".qcow2") == 0;
+}
+
 static const char *
 disk_format(const struct vmdef *d, const char *path)
 {
@@ -36,9 +46,14 @@ disk_format(const struct vmdef *d, const char *path)
 	int fd = open(p, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
+	if (fd == -1) {
+		/* not there yet (an INSTMODE target made later): by its name */
+		const char *f = n_ends_qcow2(p) ? "qcow2" : "raw";
+
+		free(p);
+		return f;
+	}
 	free(p);
-	if (fd == -1)
-		return NULL;
 	n = read(fd, magic, sizeof magic);
 	close(fd);
 	if (n == 4 && memcmp(magic, "QFI\xfb", 4) == 0)
@@ -105,37 +120,42 @@ create_opts_parse(struct subopt_list *so, struct qemu_opts *qo, struct create_op
 	int rc;
 
 	if ((o = subopt_find(so, "BOOTMODE")) != NULL) {
-		if ((rc = media_arg("BOOTMODE", o->vals[0], &qo->bootmode, cause)) != 0)
+		if ((rc = media_arg("BOOTMODE", o->fields[0], &qo->bootmode, cause)) != 0)
 			return rc;
-		if (o->nvals > 1)
-			qo->bootpath = c->bootpath = abs_path(o->vals[1]);
+		if (o->nfields > 1)
+			qo->bootpath = c->bootpath = abs_path(o->fields[1]);
 	}
 	if ((o = subopt_find(so, "KERNEL")) != NULL) {
-		qo->kernel = c->kernel = abs_path(o->vals[0]);
-		qo->initrd = c->initrd = o->nvals > 1 ? abs_path(o->vals[1]) : NULL;
-		if (o->nvals > 2)
-			qo->append = c->append = xstrdup(o->vals[2]);
+		qo->kernel = c->kernel = abs_path(o->fields[0]);
+		qo->initrd = c->initrd = o->nfields > 1 ? abs_path(o->fields[1]) : NULL;
+		if (o->nfields > 2)
+			qo->append = c->append = xstrdup(o->fields[2]);
 		if (qo->kernel == NULL)
 			return fail(cause, EXIT_USAGE, "KERNEL: needs a kernel image");
 	}
 	if ((o = subopt_find(so, "INSTMODE")) != NULL) {
 		qo->instmode = 1;
 		/* <src mode>%<src path>%<target mode>%<target path>%<INIT|custom>; empty: default */
-		c->inst_src_name = o->nvals > 0 && *o->vals[0] ? o->vals[0] : NULL;
-		c->inst_tgt_name = o->nvals > 2 && *o->vals[2] ? o->vals[2] : NULL;
+		c->inst_src_name = o->nfields > 0 && *o->fields[0] ? o->fields[0] : NULL;
+		c->inst_tgt_name = o->nfields > 2 && *o->fields[2] ? o->fields[2] : NULL;
 		if (c->inst_src_name && (rc = media_arg("INSTMODE", c->inst_src_name,
 		    &qo->inst_src_mode, cause)) != 0)
 			return rc;
 		if (c->inst_tgt_name && (rc = media_arg("INSTMODE", c->inst_tgt_name,
 		    &qo->inst_tgt_mode, cause)) != 0)
 			return rc;
-		if (o->nvals > 1)
-			qo->inst_src = c->inst_src = abs_path(o->vals[1]);
-		if (o->nvals > 3)
-			qo->inst_tgt = c->inst_tgt = abs_path(o->vals[3]);
-		if (o->nvals > 5)
+		if (o->nfields > 1)
+			qo->inst_src = c->inst_src = abs_path(o->fields[1]);
+		if (o->nfields > 3)
+			qo->inst_tgt = c->inst_tgt = abs_path(o->fields[3]);
+		if (o->nfields > 5)
 			return fail(cause, EXIT_USAGE, "INSTMODE: too many values (src%%path%%target"
 			    "%%path%%INIT|custom)");
+		if (o->nfields > 4 && strcasecmp(o->fields[4], "INIT") == 0)
+			c->inst_init = 1;
+		else if (o->nfields > 4 && *o->fields[4] != '\0')
+			log_warn("INSTMODE: '%s' (a custom post-install mode of the original's "
+			    "wrapper scripts) has no effect in ctys", o->fields[4]);
 	}
 	if ((o = subopt_find(so, "ARGSADD")) != NULL) {
 		char *joined = xstrdup("");
@@ -176,6 +196,112 @@ create_opts_defaults(const struct vmdef *d, struct qemu_opts *qo, struct create_
 	if (qo->inst_tgt == NULL && (v = vmdef_get(d, "DEFAULTINSTTARGET")) != NULL)
 		qo->inst_tgt = c->inst_tgt = def_file(d, v);
 	return 0;
+}
+
+static int
+ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* qemu-img size syntax: digits, an optional fraction, an optional K/M/G/T/P/E suffix. */
+static int
+size_valid(const char *s)
+{
+	size_t n = strspn(s, "0123456789");
+
+	if (n == 0)
+		return 0;
+	if (s[n] == '.' && strspn(s + n + 1, "0123456789") > 0)
+		n += 1 + strspn(s + n + 1, "0123456789");
+	if (s[n] != '\0' && strchr("kKMGTPEb", s[n]) != NULL)
+		n++;
+	return s[n] == '\0';
+}
+
+int
+create_inst_target(const struct vmdef *d, const struct qemu_opts *qo,
+    const struct create_opts *c, int dry, char **cause)
+{
+	const char *img = vmdef_get(d, "QEMU_IMG"), *size = vmdef_get(d, "DEFAULTINSTTARGETSIZE");
+	struct spawn sp = { 0 };
+	char errbuf[1024], *path;
+	size_t n = 0;
+	ssize_t r;
+	int fd, st, rc = 0;
+
+	if (!qo->instmode || (qo->inst_tgt_mode != MEDIA_HDD && qo->inst_tgt_mode != MEDIA_VHDD))
+		return 0;
+	if (qo->inst_tgt != NULL)
+		path = xstrdup(qo->inst_tgt);
+	else if (vmdef_get(d, "HDA") != NULL || vmdef_get(d, "HDDBOOTIMAGE") != NULL)
+		path = def_file(d, vmdef_get(d, "HDA") ? vmdef_get(d, "HDA") :
+		    vmdef_get(d, "HDDBOOTIMAGE"));
+	else
+		return fail(cause, EXIT_USAGE, "INSTMODE: no install target: give one "
+		    "(INSTMODE:<src>%%<path>%%HDD%%<disk>%%INIT) or set DEFAULTINSTTARGET or HDA in %s",
+		    d->path);
+	if (size != NULL && !size_valid(size)) {
+		rc = fail(cause, EXIT_FAIL, "%s:%d: DEFAULTINSTTARGETSIZE: not a disk size (e.g. "
+		    "8G, 512M): '%s'", d->path, vmdef_line(d, "DEFAULTINSTTARGETSIZE"), size);
+		goto out;
+	}
+	if (access(path, F_OK) == 0)
+		goto out;
+	if (!c->inst_init) {
+		rc = fail(cause, EXIT_NOTFOUND, "INSTMODE: the install target '%s' does not exist "
+		    "(end INSTMODE with %%INIT to create it)", path);
+		goto out;
+	}
+	if (dry)
+		goto out;
+	/* O_EXCL: a disk that appeared meanwhile is never overwritten */
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) == -1) {
+		if (errno != EEXIST)
+			rc = fail(cause, EXIT_FAIL, "INSTMODE: cannot create '%s': %s", path,
+			    strerror(errno));
+		goto out;
+	}
+	close(fd);
+	{
+		char *argv[] = { (char *)(img ? img : "qemu-img"), "create", "-q", "-f",
+		    (char *)(ends_with(path, ".qcow2") ? "qcow2" : "raw"), path,
+		    (char *)(size ? size : "8G"), NULL };
+
+		sp.argv = argv;
+		sp.in = SPAWN_NULL;
+		sp.out = SPAWN_NULL;
+		sp.err = SPAWN_PIPE;
+		if (spawn_start(&sp, cause) != 0) {
+			unlink(path);
+			rc = EXIT_FAIL;
+			goto out;
+		}
+		while (n < sizeof errbuf - 1 &&
+		    (r = read(sp.err_pipe, errbuf + n, sizeof errbuf - 1 - n)) != 0) {
+			if (r == -1 && errno == EINTR)
+				continue;
+			if (r == -1)
+				break;
+			n += (size_t)r;
+		}
+		errbuf[n] = '\0';
+		errbuf[strcspn(errbuf, "\n")] = '\0';
+		close(sp.err_pipe);
+		st = spawn_wait(sp.pid);
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+			unlink(path);
+			rc = fail(cause, EXIT_FAIL, "INSTMODE: '%s create' of '%s' failed: %s",
+			    argv[0], path, *errbuf ? errbuf : "no message");
+			goto out;
+		}
+		log_debug(1, "created the install target %s (%s, %s)", path, argv[4], argv[6]);
+	}
+out:
+	free(path);
+	return rc;
 }
 
 static const char *
@@ -230,18 +356,25 @@ free_port(void)
 }
 
 static int
-check_files(const struct vmdef *d, const struct qemu_opts *qo, char **cause)
+check_files(const struct vmdef *d, const struct qemu_opts *qo, const struct create_opts *c,
+    char **cause)
 {
+	/* HDA made by INSTMODE ...%INIT is checked by create_inst_target */
+	int hda_made = qo->instmode && c->inst_init && qo->inst_tgt == NULL &&
+	    (qo->inst_tgt_mode == MEDIA_HDD || qo->inst_tgt_mode == MEDIA_VHDD);
+
 	static const char *const keys[] = { "KERNELIMAGE", "INITRDIMAGE", "HDA", "HDB", "HDC",
 	    "HDD", "FDA", "FDB" };
 	const char *v;
 	int rc;
 
 	for (size_t i = 0; i < nitems(keys); i++) {
-		if (qo->kernel != NULL && i < 2)
+		if ((qo->kernel != NULL && i < 2) || (hda_made && i == 2))
 			continue;
 		v = vmdef_get(d, keys[i]);
 		if (i == 2 && v == NULL && (v = vmdef_get(d, "HDDBOOTIMAGE")) != NULL) {
+			if (hda_made)
+				continue;
 			if ((rc = check_file(d, "HDDBOOTIMAGE", v, cause)) != 0)
 				return rc;
 			continue;
@@ -348,7 +481,8 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 		goto out;
 	}
 	if ((rc = create_opts_defaults(d, &qo, &co, &cause)) != 0 ||
-	    (rc = check_files(d, &qo, &cause)) != 0)
+	    (rc = check_files(d, &qo, &co, &cause)) != 0 ||
+	    (rc = create_inst_target(d, &qo, &co, 1, &cause)) != 0)
 		goto out;
 
 	if ((rc = detect_binary(ctx->conf, vmdef_get(d, "STARTERCALL"),
@@ -416,6 +550,11 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 	if ((rc = rundir_claim(ctx->paths->run, id, label, vmdef_get(d, "UUID"), d->path,
 	    &lockfd, &dir, &cause)) != 0)
 		goto out;
+	/* the VM is claimed: no other CREATE of it races the new install disk */
+	if ((rc = create_inst_target(d, &qo, &co, 0, &cause)) != 0) {
+		rmdir_flat(dir);
+		goto out;
+	}
 	record_facts(dir, &qo, &argv, caps);
 	sc.dir = dir;
 	sc.id = id;

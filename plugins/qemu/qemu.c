@@ -19,7 +19,7 @@ static const struct subopt_spec create_specs[] = {
 	{ "PRINT", SUBOPT_NOARG, "print the QEMU command line, start nothing", 0 },
 	{ "CONNECT|REUSE|RECONNECT|RESUME", SUBOPT_NOARG, "attach to or resume a VM", 1 },
 	{ "BOOTMODE", SUBOPT_ARG, "CD|DVD|FDD|HDD|VHDD|USB|PXE[%path]: boot from it", 0 },
-	{ "INSTMODE", SUBOPT_ARG, "<src mode>%<path>%<target mode>%<path>%<INIT|custom>: "
+	{ "INSTMODE", SUBOPT_OPTARG, "<src mode>%<path>%<target mode>%<path>%<INIT|custom>: "
 	  "boot the install source once", 0 },
 	{ "KERNEL", SUBOPT_ARG, "<kernel>[%<initrd>[%<append>]]: boot this kernel", 0 },
 	{ "ARGSADD", SUBOPT_ARG, "S%<extra QEMU arguments>", 0 },

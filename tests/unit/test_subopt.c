@@ -47,6 +47,26 @@ test_escapes(void)
 	T_STREQ(l.v[0].vals[2], "console=ttyS0 quiet");
 	subopt_list_free(&l);
 
+	/* positional fields: every `%` separates, `%%` is an empty field */
+	T_INTEQ(subopt_parse("KERNEL:/k%%a,,b,INSTMODE:%%%%INIT,L:x", &l, &cause), 0);
+	T_INTEQ(l.v[0].nfields, 3);
+	T_STREQ(l.v[0].fields[0], "/k");
+	T_STREQ(l.v[0].fields[1], "");
+	T_STREQ(l.v[0].fields[2], "a,b");
+	T_INTEQ(l.v[0].nvals, 1);
+	T_STREQ(l.v[0].vals[0], "/k%a,b");
+	T_INTEQ(l.v[1].nfields, 5);
+	T_STREQ(l.v[1].fields[0], "");
+	T_STREQ(l.v[1].fields[3], "");
+	T_STREQ(l.v[1].fields[4], "INIT");
+	T_INTEQ(l.v[2].nfields, 1);
+	T_STREQ(l.v[2].fields[0], "x");
+	subopt_list_free(&l);
+	T_INTEQ(subopt_parse("PRINT", &l, &cause), 0);
+	T_INTEQ(l.v[0].nfields, 0);
+	T_CHECK(l.v[0].fields == NULL);
+	subopt_list_free(&l);
+
 	/* a MAC keeps its colons */
 	T_INTEQ(subopt_parse("m:00:50:56:13:11:30", &l, &cause), 0);
 	T_STREQ(l.v[0].key, "M");
