@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "exitcodes.h"
@@ -37,6 +38,7 @@ static cfg_opt_t opts[] = {
 	CFG_INT("cancel_timeout", 20, CFGF_NONE),
 	CFG_INT("create_timeout", 60, CFGF_NONE),
 	CFG_STR_LIST("base_paths", "{~,/etc/ctys.d,/mntn/vmpool}", CFGF_NONE),
+	CFG_STR("netmode", "user", CFGF_NONE),
 	CFG_END()
 };
 
@@ -74,11 +76,29 @@ apply(cfg_t *cfg, struct conf *c, int all)
 		take_str(cfg, "state_dir", &c->state_dir);
 	if (SET("cache_dir"))
 		take_str(cfg, "cache_dir", &c->cache_dir);
+	if (SET("netmode"))
+		take_str(cfg, "netmode", &c->netmode);
 	if (SET("cancel_timeout"))
 		c->cancel_timeout = (int)cfg_getint(cfg, "cancel_timeout");
 	if (SET("create_timeout"))
 		c->create_timeout = (int)cfg_getint(cfg, "create_timeout");
 #undef SET
+}
+
+/* netmode: user, none, bridge:<br>, tap:<if>, vde:<socket> (reported with file:line) */
+static int
+validate_netmode(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *m = cfg_opt_getnstr(opt, 0);
+
+	if (m == NULL || strcasecmp(m, "user") == 0 || strcasecmp(m, "none") == 0 ||
+	    (strncasecmp(m, "bridge:", 7) == 0 && m[7] != '\0') ||
+	    (strncasecmp(m, "tap:", 4) == 0 && m[4] != '\0') ||
+	    (strncasecmp(m, "vde:", 4) == 0 && m[4] != '\0'))
+		return 0;
+	cfg_error(cfg, "netmode: not a network mode (user, bridge:<br>, tap:<if>, vde:<socket>, "
+	    "none): '%s'", m);
+	return -1;
 }
 
 static int
@@ -88,6 +108,7 @@ load_file(struct conf *c, const char *path, int required, char **cause)
 	int rc;
 
 	cfg_set_error_function(cfg, conf_errfn);
+	cfg_set_validate_func(cfg, "netmode", validate_netmode);
 	if (access(path, F_OK) == -1 && !required) {
 		cfg_free(cfg);
 		return 0;
@@ -179,6 +200,7 @@ conf_free(struct conf *c)
 {
 	strv_free(&c->qemu_path);
 	strv_free(&c->base_paths);
+	free(c->netmode);
 	strv_free(&c->files);
 	free(c->runtime_dir);
 	free(c->state_dir);

@@ -15,6 +15,7 @@ struct conf {
 	int cancel_timeout;	/* seconds of ACPI grace before escalation */
 	int create_timeout;	/* seconds to wait for QMP after starting QEMU */
 	struct strv base_paths;	/* scan bases for machine-addresses */
+	char *netmode;		/* NETMODE<n> default: user, bridge:<br>, tap:<if>, ... */
 	struct strv files;	/* configuration files actually read */
 };
 

@@ -517,6 +517,7 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 	qo.netif_check = netif_cb;
 	qo.arg = d;
 	qo.caps = caps;
+	qo.netmode = ctx->conf->netmode;
 	if (vmdef_get(d, "MAC0") != NULL)
 		qo.ssh_port = free_port();
 	if ((rc = qemu_argv_build(d, &qo, &argv, &cause)) != 0)

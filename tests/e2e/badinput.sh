@@ -46,6 +46,8 @@ grep -q '"how":"qemu-error"' <<<"$(exit_record)" || fail "no exit record for the
 mkdir -p "$HOME/.ctys"
 printf 'cancel_timeout = 5\nno_such_option = 1\n' >"$HOME/.ctys/ctys.conf"
 expect 2 "$HOME/.ctys/ctys.conf:2: no such option 'no_such_option'" "$CTYS" -a ISACTIVE=l:x
+printf 'netmode = "magic"\n' >"$HOME/.ctys/ctys.conf"
+expect 2 "$HOME/.ctys/ctys.conf:1: netmode: not a network mode" "$CTYS" -a ISACTIVE=l:x
 rm "$HOME/.ctys/ctys.conf"
 # an unsafe runtime directory is refused
 mkdir -p "$T/unsafe" && chmod 755 "$T/unsafe"

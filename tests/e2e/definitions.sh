@@ -99,6 +99,10 @@ expect 2 "M: not a MAC address: '52:54'" "$CTYS" -a "CREATE=m:52:54,$B"
 mkdir -p "$HOME/.ctys"
 echo "base_paths = {\"$vms\", \"$T/missing\"}" >"$HOME/.ctys/ctys.conf"
 expect 0 "" "$CTYS" -a "CREATE=l:web1,PRINT"
+# the configured default network mode applies to NICs without NETMODE<n>
+echo 'netmode = "none"' >>"$HOME/.ctys/ctys.conf"
+"$CTYS" -a "CREATE=l:web1,PRINT" 2>/dev/null | grep -q -- "-netdev" && fail "netmode none in the configuration ignored"
+sed -i '/netmode/d' "$HOME/.ctys/ctys.conf"
 
 # boot the template-style definition with its data disk, found by label; power it off
 expect 0 "" "$CTYS" -a CREATE=l:web1
