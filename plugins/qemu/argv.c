@@ -285,6 +285,21 @@ add_media(struct build *b, int mode, const char *path, int once, const char *wha
 		return 0;
 	case MEDIA_HDD:
 	case MEDIA_VHDD:
+		if (once) {
+			/*
+			 * An install source on a disk: the BIOS boot-once picks only the first
+			 * disk, so it is a separate disk that boots first for this run.
+			 */
+			if ((d = path ? path : vmdef_get(b->d, "INSTSRCHDD")) == NULL)
+				return fail(b->cause, EXIT_USAGE, "%s HDD as install source needs an "
+				    "image: %s:HDD%%<path> or INSTSRCHDD in %s", what, what, b->d->path);
+			if ((rc = need_type(b, "virtio-blk-pci", NULL, "an HDD install source")) != 0)
+				return rc;
+			add_drive(b, d, "if=none,id=instsrc");
+			strv_add(b->out, "-device");
+			strv_add(b->out, "virtio-blk-pci,drive=instsrc,bootindex=0");
+			return 0;
+		}
 		if (path != NULL) {
 			w = xasprintf("%s %s", what, qemu_media_name(mode));
 			rc = add_ide(b, 0, path, w, 0);
