@@ -33,7 +33,8 @@ const struct vmconf_key vmconf_keys[] = {
 	K("DEFAULTINSTSOURCE", defaultinstsource), K("DEFAULTINSTTARGET", defaultinsttarget),
 	K("INSTSRCCDROM", instsrccdrom), K("INSTSRCFDD", instsrcfdd),
 	K("INSTSRCUSB", instsrcusb), K("INSTSRCHDD", instsrchdd),
-	K("NIC", nic),
+	K("NIC", nic), K("ON_POWEROFF", on_poweroff), K("ON_REBOOT", on_reboot),
+	K("ON_CRASH", on_crash),
 };
 const size_t vmconf_nkeys = sizeof vmconf_keys / sizeof vmconf_keys[0];
 

@@ -44,6 +44,7 @@ struct vmconf {
 	const char *startercall, *accelerator, *wrappercall, *machine, *arch, *cpu;
 	const char *smp, *memsize, *qemubios, *vgadriver, *kbd_layout, *timeopt, *argsadd;
 	const char *kernelimage, *initrdimage, *append;
+	const char *on_poweroff, *on_reboot, *on_crash;	/* destroy, restart, preserve */
 
 	/* storage and boot */
 	const char *hddbootimage, *hda, *hdb, *hdc, *hdd, *fda, *fdb, *qemu_img;

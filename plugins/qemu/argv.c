@@ -8,6 +8,7 @@
 
 #include "exitcodes.h"
 #include "locate.h"
+#include "policy.h"
 #include "probe.h"
 
 #define MAX_NICS 10
@@ -487,6 +488,35 @@ add_disks(struct build *b)
 	return 0;
 }
 
+/*
+ * The supervisor, not QEMU, decides what a guest power-off, reboot or panic leads to
+ * (policy.h): QEMU pauses instead (-action, QEMU >= 6.0; older: -no-shutdown), and the
+ * guest gets a pvpanic device so that a crash is reported.
+ */
+static int
+add_policy(struct build *b)
+{
+	struct qemu_policy pol;
+	int rc;
+
+	if ((rc = policy_from_def(b->d, &pol, b->cause)) != 0)
+		return rc;
+	if (b->o->caps == NULL || qemu_caps_has_command(b->o->caps, "set-action")) {
+		strv_add(b->out, "-action");
+		strv_addf(b->out, "shutdown=pause,panic=pause%s",
+		    pol.reboot == POL_RESTART ? "" : ",reboot=shutdown");
+	} else {
+		strv_add(b->out, "-no-shutdown");
+		if (pol.reboot != POL_RESTART)
+			strv_add(b->out, "-no-reboot");
+	}
+	if (b->o->caps == NULL || qemu_caps_has_type(b->o->caps, "pvpanic-pci")) {
+		strv_add(b->out, "-device");
+		strv_add(b->out, "pvpanic-pci");
+	}
+	return 0;
+}
+
 /* A machine name or alias (NULL: the default) as the versioned type it stands for. */
 static const char *
 machine_resolve(const struct qemu_caps *c, const char *name)
@@ -635,6 +665,8 @@ qemu_argv_build(const struct vmdef *d, const struct qemu_opts *o, struct strv *o
 	strv_addf(out, "socket,id=serial0,fd=%d,server=on,wait=off", o->serial_fd);
 	strv_add(out, "-serial");
 	strv_add(out, "chardev:serial0");
+	if ((rc = add_policy(&b)) != 0)
+		goto fail;
 
 	/* kernel: the KERNEL suboption replaces the definition's three values */
 	kernel = o->kernel ? o->kernel : vmdef_get(d, "KERNELIMAGE");

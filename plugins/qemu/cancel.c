@@ -1,7 +1,7 @@
 /*
  * CANCEL: ACPI power-off with a timeout, then QMP quit, SIGTERM and SIGKILL of the
- * verified QEMU; FORCE starts at quit. The supervisor carries the sequence out, so a
- * CANCEL that is interrupted still finishes.
+ * verified QEMU; FORCE starts at quit. RESET, REBOOT and PAUSE keep the VM. The
+ * supervisor carries each out, so a CANCEL that is interrupted still finishes.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,20 +30,38 @@ qemu_cancel(struct ctx *ctx, struct subopt_list *so)
 	int *ids = NULL;
 	size_t n = 0;
 	char *cause = NULL;
-	int rc, timeout = ctx->conf->cancel_timeout, force = 0, worst = EXIT_OK;
+	int rc, timeout = ctx->conf->cancel_timeout, worst = EXIT_OK, nmodes = 0;
+	const char *mode = "poweroff", *modekey = NULL;
 	struct subopt *o;
+	static const struct {
+		const char *keys, *mode;
+	} modes[] = {
+		{ "POWEROFF|S5", "poweroff" }, { "FORCE", "force" }, { "RESET", "reset" },
+		{ "REBOOT", "reboot" }, { "PAUSE|S3", "pause" },
+	};
 
 	if ((rc = vm_addr_parse(so, &addr, 1, &cause)) != 0)
 		goto out;
-	if ((o = subopt_find(so, "FORCE")) != NULL)
-		force = 1;
-	if ((o = subopt_find(so, "POWEROFF|S5")) != NULL) {
-		if (force) {
-			rc = fail(&cause, EXIT_USAGE, "CANCEL: POWEROFF and FORCE exclude each other");
+	for (size_t i = 0; i < nitems(modes); i++) {
+		if ((o = subopt_find(so, modes[i].keys)) == NULL)
+			continue;
+		if (nmodes++ > 0) {
+			rc = fail(&cause, EXIT_USAGE, "CANCEL: %s and %s exclude each other",
+			    modekey, o->key);
 			goto out;
 		}
+		mode = modes[i].mode;
+		modekey = o->key;
 		if (o->arg != NULL && (rc = parse_seconds(o->key, o->arg, &timeout, &cause)) != 0)
 			goto out;
+	}
+	if (subopt_find(so, "CLIENT|BOTH") != NULL)
+		log_warn("CANCEL CLIENT: there are no console clients to close yet (consoles are "
+		    "not supported yet); %s", subopt_find(so, "BOTH") ? "stopping the VM" :
+		    "nothing to do");
+	if (subopt_find(so, "CLIENT") != NULL && subopt_find(so, "BOTH|SERVER") == NULL) {
+		rc = EXIT_OK;
+		goto out;
 	}
 	if ((o = subopt_find(so, "TIMEOUT")) != NULL &&
 	    (rc = parse_seconds("TIMEOUT", o->arg, &timeout, &cause)) != 0)
@@ -75,8 +93,7 @@ qemu_cancel(struct ctx *ctx, struct subopt_list *so)
 			}
 			continue;
 		}
-		json_object_object_add(args, "mode", json_object_new_string(force ? "force" :
-		    "poweroff"));
+		json_object_object_add(args, "mode", json_object_new_string(mode));
 		json_object_object_add(args, "timeout", json_object_new_int(timeout));
 		ids[i] = ctl_send(&cl[i], "cancel", args);
 	}

@@ -15,6 +15,7 @@
 #include "argv.h"
 #include "create.h"
 #include "detect.h"
+#include "policy.h"
 #include "probe.h"
 #include "exitcodes.h"
 #include "qemu.h"
@@ -433,6 +434,60 @@ record_facts(const char *dir, const struct qemu_opts *qo, const struct strv *arg
 	}
 }
 
+/*
+ * CREATE of a VM that already runs: RESUME continues it if paused, REUSE/CONNECT accept
+ * it as it is. Returns -1 when no running VM matches (CREATE goes on), else an exit status.
+ */
+static int
+create_running(struct ctx *ctx, struct subopt_list *so, const struct vm_addr *addr)
+{
+	struct vmrun *vms = NULL;
+	struct ctl_client c;
+	json_object *data = NULL, *st;
+	size_t n = 0;
+	char *cause = NULL;
+	int rc, resume = subopt_find(so, "RESUME") != NULL;
+
+	vm_running(ctx, addr, &vms, &n);
+	if (n == 0) {
+		vmrun_list_free(vms, n);
+		return -1;
+	}
+	if (n > 1) {
+		log_err("'%s' matches %zu running VMs", addr->text, n);
+		vmrun_list_free(vms, n);
+		return EXIT_AMBIGUOUS;
+	}
+	if ((rc = vm_connect(ctx, &vms[0], &c, &cause)) != 0)
+		goto out;
+	if ((rc = ctl_call(&c, "status", NULL, &data, 5000, &cause)) == 0 &&
+	    json_object_object_get_ex(data, "state", &st)) {
+		const char *state = json_object_get_string(st);
+
+		if (resume && strcmp(state, "paused") == 0) {
+			json_object *a = json_object_new_object(), *r = NULL;
+
+			json_object_object_add(a, "execute", json_object_new_string("cont"));
+			rc = ctl_call(&c, "qmp", a, &r, 10000, &cause);
+			json_object_put(r);
+			if (rc == 0)
+				log_debug(1, "'%s' continues", vms[0].label);
+		} else if (resume && strcmp(state, "running") != 0)
+			rc = fail(&cause, EXIT_STATE, "'%s' is %s; RESUME continues only a paused "
+			    "VM (CANCEL RESET starts it again)", vms[0].label, state);
+		else
+			log_debug(1, "'%s' is already running (%s)", vms[0].label, state);
+	}
+	ctl_close(&c);
+out:
+	if (rc != 0 && cause != NULL)
+		log_err("%s", cause);
+	free(cause);
+	json_object_put(data);
+	vmrun_list_free(vms, n);
+	return rc;
+}
+
 int
 qemu_create(struct ctx *ctx, struct subopt_list *so)
 {
@@ -443,6 +498,7 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 	struct create_opts co = { 0 };
 	struct sup_config sc = { 0 };
 	struct qemu_caps *caps = NULL;
+	struct qemu_policy pol;
 	struct subopt *o;
 	struct strv argv = { 0 };
 	char *cause = NULL, *bin = NULL, *why = NULL, *label = NULL, *id = NULL, *dir = NULL;
@@ -462,6 +518,9 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 		}
 	}
 	if ((rc = create_opts_parse(so, &qo, &co, &cause)) != 0)
+		goto out;
+	if (subopt_find(so, "RESUME|REUSE|CONNECT|RECONNECT") != NULL &&
+	    subopt_find(so, "PRINT") == NULL && (rc = create_running(ctx, so, &addr)) != -1)
 		goto out;
 	if ((rc = vm_resolve_definition(ctx, &addr, &defpath, &cause)) != 0)
 		goto out;
@@ -520,7 +579,8 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 	qo.netmode = ctx->conf->netmode;
 	if (vmdef_get(d, "MAC0") != NULL)
 		qo.ssh_port = free_port();
-	if ((rc = qemu_argv_build(d, &qo, &argv, &cause)) != 0)
+	if ((rc = qemu_argv_build(d, &qo, &argv, &cause)) != 0 ||
+	    (rc = policy_from_def(d, &pol, &cause)) != 0)
 		goto out;
 
 	if (subopt_find(so, "PRINT") != NULL) {
@@ -557,6 +617,13 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 		goto out;
 	}
 	record_facts(dir, &qo, &argv, caps);
+	{
+		char *pp = rundir_file(dir, "policy"), *txt = policy_format(&pol);
+
+		file_write(pp, txt, strlen(txt), 0600);
+		free(pp);
+		free(txt);
+	}
 	sc.dir = dir;
 	sc.id = id;
 	sc.label = label;
@@ -568,6 +635,7 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 	sc.argv = argv;
 	sc.lockfd = lockfd;
 	sc.create_timeout = ctx->conf->create_timeout;
+	sc.policy = pol;
 	rc = supervisor_start(&sc, &qpid, &cause);
 	if (rc == 0)
 		log_debug(1, "'%s' started: %s %s, pid %d, accelerator %s, runtime %s", label,

@@ -17,7 +17,9 @@ static const struct subopt_spec create_specs[] = {
 	ADDR_SPECS,
 	{ "CONSOLE", SUBOPT_ARG, "NONE (CLI, CLI0, SDL, VNC, XTERM, GTERM, EMACS* later)", 0 },
 	{ "PRINT", SUBOPT_NOARG, "print the QEMU command line, start nothing", 0 },
-	{ "CONNECT|REUSE|RECONNECT|RESUME", SUBOPT_NOARG, "attach to or resume a VM", 1 },
+	{ "CONNECT|REUSE|RECONNECT", SUBOPT_NOARG, "a VM that runs already is fine (no exit 4)",
+	  0 },
+	{ "RESUME", SUBOPT_NOARG, "continue a paused VM (else start it)", 0 },
 	{ "BOOTMODE", SUBOPT_ARG, "CD|DVD|FDD|HDD|VHDD|USB|PXE[%path]: boot from it", 0 },
 	{ "INSTMODE", SUBOPT_OPTARG, "<src mode>%<path>%<target mode>%<path>%<INIT|custom>: "
 	  "boot the install source once", 0 },
@@ -33,8 +35,15 @@ static const struct subopt_spec cancel_specs[] = {
 	  "(default; optional timeout in seconds)", 0 },
 	{ "FORCE", SUBOPT_NOARG, "no grace: quit at once, then SIGTERM, SIGKILL", 0 },
 	{ "TIMEOUT", SUBOPT_ARG, "seconds the guest gets to power off (default 20)", 0 },
-	{ "RESET|REBOOT|PAUSE|S3|SUSPEND|S4|INIT", SUBOPT_OPTARG, "other stop modes", 1 },
-	{ "STACK|SELF|CLIENT|SERVER|BOTH|USER", SUBOPT_OPTARG, "stack and client handling", 1 },
+	{ "RESET", SUBOPT_NOARG, "hard reset (a powered-off or panicked guest runs again)", 0 },
+	{ "REBOOT", SUBOPT_OPTARG, "ACPI power button; when the guest is down, reset and "
+	  "continue; reset after the timeout", 0 },
+	{ "PAUSE|S3", SUBOPT_NOARG, "stop the virtual CPUs (CREATE RESUME continues)", 0 },
+	{ "SUSPEND|S4", SUBOPT_NOARG, "save the VM's state to disk and stop QEMU", 1 },
+	{ "INIT", SUBOPT_OPTARG, "change the guest's runlevel (needs the guest agent)", 1 },
+	{ "SERVER", SUBOPT_NOARG, "the VM itself (the default)", 0 },
+	{ "CLIENT|BOTH", SUBOPT_NOARG, "the VM's console clients (with the consoles)", 0 },
+	{ "STACK|SELF|USER", SUBOPT_OPTARG, "stack handling", 1 },
 	{ NULL, 0, NULL, 0 }
 };
 

@@ -23,6 +23,7 @@
 #include "ctl.h"
 #include "exitcodes.h"
 #include "linebuf.h"
+#include "policy.h"
 #include "qmp.h"
 #include "rundir.h"
 #include "spawn.h"
@@ -39,7 +40,7 @@
 
 enum { Q_NONE, Q_GREETING, Q_CAPS, Q_STATUS, Q_READY, Q_CLOSED };
 enum { ST_NONE, ST_ACPI, ST_QUIT, ST_TERM, ST_KILL };
-enum { REQ_CLIENT, REQ_CAPS, REQ_STATUS, REQ_CANCEL };
+enum { REQ_CLIENT, REQ_CAPS, REQ_STATUS, REQ_CANCEL, REQ_INTERNAL };
 
 struct client {
 	int fd;
@@ -107,6 +108,12 @@ struct sup {
 	int shutdown_seen, shutdown_guest;
 	char shutdown_reason[64];
 	int detach;		/* SIGTERM: leave QEMU running */
+	const char *end_cause;	/* a policy's destroy: guest-poweroff, guest-reboot, crash */
+	int restarts;		/* restarts by policy */
+	int rebooting;		/* CANCEL REBOOT: waiting for the guest to go down */
+	double reboot_deadline;
+	struct waiter rwaiters[MAX_WAITERS];
+	int nrwaiters;
 };
 
 static char *
@@ -231,6 +238,9 @@ client_free(struct sup *s, struct client *c)
 	for (int i = 0; i < s->nwaiters; i++)
 		if (s->waiters[i].c == c)
 			s->waiters[i].c = NULL;
+	for (int i = 0; i < s->nrwaiters; i++)
+		if (s->rwaiters[i].c == c)
+			s->rwaiters[i].c = NULL;
 	if (s->writer == c)
 		s->writer = NULL;
 	close(c->fd);
@@ -313,6 +323,104 @@ record_event(struct sup *s, const char *name, json_object *data, double ts)
 	s->ring[s->nring++] = ev;
 }
 
+static void qmp_enqueue(struct sup *, const char *, json_object *, int, struct client *, int,
+    int);
+static void cancel_stage(struct sup *, int stage);
+
+/* Power the guest on again after a power-off, reboot or panic (libvirt's way). */
+static void
+restart(struct sup *s)
+{
+	qmp_enqueue(s, "system_reset", NULL, REQ_INTERNAL, NULL, 0, 0);
+	qmp_enqueue(s, "cont", NULL, REQ_INTERNAL, NULL, 0, 0);
+	s->shutdown_seen = 0;
+	s->shutdown_guest = 0;
+	s->shutdown_reason[0] = '\0';
+}
+
+/* The definition's ON_POWEROFF / ON_REBOOT / ON_CRASH for what the guest did. */
+static void
+apply_policy(struct sup *s, const char *what, int pol)
+{
+	json_object *d = json_object_new_object();
+
+	json_object_object_add(d, "after", json_object_new_string(what));
+	json_object_object_add(d, "policy", json_object_new_string(policy_name(pol)));
+	record_event(s, "CTYS_POLICY", d, now_real());
+	json_object_put(d);
+	log_debug(1, "guest %s: %s", what, policy_name(pol));
+	switch (pol) {
+	case POL_DESTROY:
+		s->end_cause = strcmp(what, "poweroff") == 0 ? "guest-poweroff" :
+		    strcmp(what, "reboot") == 0 ? "guest-reboot" : "crash";
+		s->cancel_started = now_mono();
+		cancel_stage(s, ST_QUIT);
+		break;
+	case POL_RESTART:
+		s->restarts++;
+		restart(s);
+		break;
+	case POL_PRESERVE:
+		break;
+	}
+}
+
+static void
+reboot_done(struct sup *s, const char *how)
+{
+	json_object *d = json_object_new_object();
+
+	json_object_object_add(d, "how", json_object_new_string(how));
+	record_event(s, "CTYS_REBOOTED", d, now_real());
+	restart(s);
+	s->rebooting = 0;
+	for (int i = 0; i < s->nrwaiters; i++)
+		reply_ok(s->rwaiters[i].c, s->rwaiters[i].cid, json_object_get(d));
+	s->nrwaiters = 0;
+	json_object_put(d);
+}
+
+static void
+on_shutdown(struct sup *s)
+{
+	if (!s->shutdown_guest)
+		return;		/* the host's (quit, a signal): QEMU exits by itself */
+	if (s->rebooting) {
+		reboot_done(s, "acpi");
+		return;
+	}
+	if (s->cancel_mode != 0 || s->end_cause != NULL) {
+		/* our power-off worked (a host CANCEL is never overridden by a policy) */
+		if (s->stage == ST_ACPI)
+			qmp_enqueue(s, "quit", NULL, REQ_INTERNAL, NULL, 0, 1);
+		return;
+	}
+	if (strcmp(s->shutdown_reason, "guest-reset") == 0)
+		apply_policy(s, "reboot", s->cfg->policy.reboot);
+	else if (strcmp(s->shutdown_reason, "guest-panic") == 0)
+		apply_policy(s, "crash", s->cfg->policy.crash);
+	else
+		apply_policy(s, "poweroff", s->cfg->policy.poweroff);
+}
+
+static void
+on_panic(struct sup *s)
+{
+	if (s->rebooting) {
+		s->rebooting = 0;
+		for (int i = 0; i < s->nrwaiters; i++)
+			reply_err(s->rwaiters[i].c, s->rwaiters[i].cid, EXIT_FAIL,
+			    "the guest crashed while rebooting");
+		s->nrwaiters = 0;
+	}
+	if (s->cancel_mode != 0 || s->end_cause != NULL) {
+		if (s->stage == ST_ACPI)
+			qmp_enqueue(s, "quit", NULL, REQ_INTERNAL, NULL, 0, 1);
+		return;
+	}
+	apply_policy(s, "crash", s->cfg->policy.crash);
+}
+
 static void
 on_qmp_event(struct sup *s, json_object *o)
 {
@@ -346,6 +454,10 @@ on_qmp_event(struct sup *s, json_object *o)
 	} else if (strcmp(name, "GUEST_PANICKED") == 0)
 		strlcpy_chk(s->state, "guest-panicked", sizeof s->state);
 	record_event(s, name, data, t);
+	if (strcmp(name, "SHUTDOWN") == 0)
+		on_shutdown(s);
+	else if (strcmp(name, "GUEST_PANICKED") == 0)
+		on_panic(s);
 }
 
 /* --- QMP ------------------------------------------------------------------------------ */
@@ -409,7 +521,6 @@ qmp_pump(struct sup *s)
 }
 
 static void notify(struct sup *, int ok, int status, const char *msg);
-static void cancel_stage(struct sup *, int stage);
 
 static void
 on_qmp_reply(struct sup *s, json_object *o, int is_error)
@@ -441,6 +552,12 @@ on_qmp_reply(struct sup *s, json_object *o, int is_error)
 		if (s->qstage == Q_STATUS) {
 			s->qstage = Q_READY;
 			notify(s, 1, 0, NULL);
+			/* adopted: what happened while nobody watched gets its policy now */
+			if (!s->child && strcmp(s->state, "shutdown") == 0) {
+				s->shutdown_seen = s->shutdown_guest = 1;
+				apply_policy(s, "poweroff", s->cfg->policy.poweroff);
+			} else if (!s->child && strcmp(s->state, "guest-panicked") == 0)
+				apply_policy(s, "crash", s->cfg->policy.crash);
 		}
 		break;
 	case REQ_CANCEL:
@@ -450,6 +567,13 @@ on_qmp_reply(struct sup *s, json_object *o, int is_error)
 			free(e);
 			if (s->stage == ST_ACPI || s->stage == ST_QUIT)
 				cancel_stage(s, ST_TERM);
+		}
+		break;
+	case REQ_INTERNAL:
+		if (is_error) {
+			char *e = qmp_error_text(o);
+			log_debug(1, "qmp: %s", e);
+			free(e);
 		}
 		break;
 	case REQ_CLIENT:
@@ -571,6 +695,60 @@ cancel_stage(struct sup *s, int stage)
 	log_debug(1, "cancel: stage %d", stage);
 }
 
+/* The guest is not running (paused, powered off, panicked): ACPI cannot reach it. */
+static int
+guest_stopped(struct sup *s)
+{
+	return strcmp(s->state, "running") != 0;
+}
+
+/*
+ * CANCEL modes that keep the VM: RESET (system_reset; a stopped guest runs again), PAUSE
+ * (stop), REBOOT (libvirt's way: the power button; when the guest has gone down, reset
+ * and continue; system_reset after the timeout).
+ */
+static void
+cmd_keep(struct sup *s, struct client *c, int cid, const char *mode, int timeout)
+{
+	if (s->qstage != Q_READY) {
+		reply_err(c, cid, EXIT_STATE, "QEMU's monitor is not ready");
+		return;
+	}
+	if (s->cancel_mode != 0 || s->end_cause != NULL) {
+		reply_err(c, cid, EXIT_STATE, "the VM is being stopped");
+		return;
+	}
+	if (strcmp(mode, "pause") == 0) {
+		qmp_enqueue(s, "stop", NULL, REQ_CLIENT, c, cid, 0);
+		return;
+	}
+	if (strcmp(mode, "reset") == 0) {
+		if (guest_stopped(s) && strcmp(s->state, "paused") != 0) {
+			qmp_enqueue(s, "system_reset", NULL, REQ_INTERNAL, NULL, 0, 0);
+			qmp_enqueue(s, "cont", NULL, REQ_CLIENT, c, cid, 0);
+			s->shutdown_seen = 0;
+		} else
+			qmp_enqueue(s, "system_reset", NULL, REQ_CLIENT, c, cid, 0);
+		return;
+	}
+	if (s->nrwaiters == MAX_WAITERS) {
+		reply_err(c, cid, EXIT_FAIL, "too many reboot requests");
+		return;
+	}
+	s->rwaiters[s->nrwaiters].c = c;
+	s->rwaiters[s->nrwaiters++].cid = cid;
+	if (s->rebooting)
+		return;
+	if (guest_stopped(s)) {
+		reboot_done(s, "reset");
+		return;
+	}
+	s->rebooting = 1;
+	s->reboot_deadline = now_mono() + timeout;
+	s->repress = now_mono() + REPRESS_EVERY;
+	qmp_enqueue(s, "system_powerdown", NULL, REQ_INTERNAL, NULL, 0, 0);
+}
+
 static void
 cmd_cancel(struct sup *s, struct client *c, int cid, json_object *req)
 {
@@ -582,12 +760,17 @@ cmd_cancel(struct sup *s, struct client *c, int cid, json_object *req)
 		mode = json_object_get_string(v);
 	if (json_object_object_get_ex(req, "timeout", &v))
 		timeout = json_object_get_int(v);
-	if (strcmp(mode, "poweroff") != 0 && strcmp(mode, "force") != 0) {
-		reply_err(c, cid, EXIT_USAGE, "unknown cancel mode '%s'", mode);
-		return;
-	}
 	if (timeout < 0 || timeout > 86400) {
 		reply_err(c, cid, EXIT_USAGE, "timeout out of range: %d", timeout);
+		return;
+	}
+	if (strcmp(mode, "reset") == 0 || strcmp(mode, "pause") == 0 ||
+	    strcmp(mode, "reboot") == 0) {
+		cmd_keep(s, c, cid, mode, timeout);
+		return;
+	}
+	if (strcmp(mode, "poweroff") != 0 && strcmp(mode, "force") != 0) {
+		reply_err(c, cid, EXIT_USAGE, "unknown cancel mode '%s'", mode);
 		return;
 	}
 	if (s->nwaiters == MAX_WAITERS) {
@@ -598,6 +781,8 @@ cmd_cancel(struct sup *s, struct client *c, int cid, json_object *req)
 	s->waiters[s->nwaiters++].cid = cid;
 	if (c != NULL && s->cancel_by == 0)
 		s->cancel_by = c->pid;
+	if (s->end_cause != NULL)
+		return;		/* a policy is already destroying it: wait for the end */
 	if (strcmp(mode, "force") == 0) {
 		if (s->cancel_mode != 'F') {
 			s->cancel_mode = 'F';
@@ -866,6 +1051,8 @@ exit_how(struct sup *s, int known, int wstatus)
 			return "cancel-sigkill";
 		}
 	}
+	if (s->end_cause != NULL)
+		return s->end_cause;
 	if (s->shutdown_seen && s->shutdown_guest)
 		return "guest-poweroff";
 	if (s->shutdown_seen)
@@ -898,6 +1085,8 @@ write_exit_record(struct sup *s, const char *how, int known, int wstatus)
 		json_object_object_add(o, "exit_status", json_object_new_int(WEXITSTATUS(wstatus)));
 	if (known && WIFSIGNALED(wstatus))
 		json_object_object_add(o, "signal", json_object_new_int(WTERMSIG(wstatus)));
+	if (s->restarts > 0)
+		json_object_object_add(o, "restarts", json_object_new_int(s->restarts));
 	if (s->cancel_mode != 0) {
 		json_object *c = json_object_new_object();
 
@@ -1176,6 +1365,12 @@ sup_main(struct sup_config *cfg, int notify_fd)
 			next = s->deadline;
 		if (s->stage == ST_ACPI && s->repress < next)
 			next = s->repress;
+		if (s->rebooting) {
+			if (next == 0 || s->reboot_deadline < next)
+				next = s->reboot_deadline;
+			if (s->repress < next)
+				next = s->repress;
+		}
 		if (next > 0)
 			timeout = next <= now ? 0 : (int)((next - now) * 1000) + 1;
 
@@ -1282,6 +1477,12 @@ sup_main(struct sup_config *cfg, int notify_fd)
 		if (s->stage == ST_ACPI && now >= s->repress && now < s->deadline &&
 		    s->qstage == Q_READY && !s->shutdown_seen) {
 			qmp_enqueue(s, "system_powerdown", NULL, REQ_CANCEL, NULL, 0, 0);
+			s->repress = now + REPRESS_EVERY;
+		}
+		if (s->rebooting && now >= s->reboot_deadline)
+			reboot_done(s, "reset");
+		else if (s->rebooting && now >= s->repress && s->qstage == Q_READY) {
+			qmp_enqueue(s, "system_powerdown", NULL, REQ_INTERNAL, NULL, 0, 0);
 			s->repress = now + REPRESS_EVERY;
 		}
 		if (s->stage != ST_NONE && now >= s->deadline) {

@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 
+#include "policy.h"
 #include "util.h"
 
 struct sup_config {
@@ -22,6 +23,7 @@ struct sup_config {
 	int lockfd;		/* held by the caller, inherited by the supervisor */
 	int create_timeout;	/* seconds until QMP must answer */
 	pid_t adopt_pid;	/* > 0: QEMU already runs; connect to it instead of starting */
+	struct qemu_policy policy;	/* ON_POWEROFF, ON_REBOOT, ON_CRASH */
 };
 
 /*

@@ -191,6 +191,7 @@ adopt(struct ctx *ctx, struct vmrun *r, int lockfd, char **cause)
 {
 	struct sup_config cfg = { 0 };
 	char *accelp = rundir_file(r->dir, "accel"), *accel = file_read_line(accelp);
+	char *polp = rundir_file(r->dir, "policy"), *pol = file_read(polp, 4096, NULL);
 	pid_t pid;
 	int rc;
 
@@ -206,9 +207,12 @@ adopt(struct ctx *ctx, struct vmrun *r, int lockfd, char **cause)
 	cfg.lockfd = lockfd;
 	cfg.create_timeout = 10;
 	cfg.adopt_pid = r->qemu_pid;
+	policy_read(pol, &cfg.policy);
 	rc = supervisor_start(&cfg, &pid, cause);
 	free(accelp);
 	free(accel);
+	free(polp);
+	free(pol);
 	return rc;
 }
 
