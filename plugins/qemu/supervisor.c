@@ -439,8 +439,11 @@ on_qmp_event(struct sup *s, json_object *o)
 			t = (double)json_object_get_int64(sec) +
 			    (double)json_object_get_int64(usec) / 1e6;
 	}
-	if (strcmp(name, "STOP") == 0)
-		strlcpy_chk(s->state, "paused", sizeof s->state);
+	if (strcmp(name, "STOP") == 0) {
+		/* the STOP that follows SHUTDOWN or GUEST_PANICKED keeps the finer state */
+		if (strcmp(s->state, "shutdown") != 0 && strcmp(s->state, "guest-panicked") != 0)
+			strlcpy_chk(s->state, "paused", sizeof s->state);
+	}
 	else if (strcmp(name, "RESUME") == 0)
 		strlcpy_chk(s->state, "running", sizeof s->state);
 	else if (strcmp(name, "SHUTDOWN") == 0) {
