@@ -35,6 +35,7 @@ static cfg_opt_t opts[] = {
 	CFG_STR("runtime_dir", NULL, CFGF_NONE),
 	CFG_STR("state_dir", NULL, CFGF_NONE),
 	CFG_STR("cache_dir", NULL, CFGF_NONE),
+	CFG_STR("save_dir", NULL, CFGF_NONE),
 	CFG_INT("cancel_timeout", 20, CFGF_NONE),
 	CFG_INT("create_timeout", 60, CFGF_NONE),
 	CFG_STR_LIST("base_paths", "{~,/etc/ctys.d,/mntn/vmpool}", CFGF_NONE),
@@ -76,6 +77,8 @@ apply(cfg_t *cfg, struct conf *c, int all)
 		take_str(cfg, "state_dir", &c->state_dir);
 	if (SET("cache_dir"))
 		take_str(cfg, "cache_dir", &c->cache_dir);
+	if (SET("save_dir"))
+		take_str(cfg, "save_dir", &c->save_dir);
 	if (SET("netmode"))
 		take_str(cfg, "netmode", &c->netmode);
 	if (SET("cancel_timeout"))
@@ -201,6 +204,7 @@ conf_free(struct conf *c)
 	strv_free(&c->qemu_path);
 	strv_free(&c->base_paths);
 	free(c->netmode);
+	free(c->save_dir);
 	strv_free(&c->files);
 	free(c->runtime_dir);
 	free(c->state_dir);

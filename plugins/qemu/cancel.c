@@ -37,7 +37,7 @@ qemu_cancel(struct ctx *ctx, struct subopt_list *so)
 		const char *keys, *mode;
 	} modes[] = {
 		{ "POWEROFF|S5", "poweroff" }, { "FORCE", "force" }, { "RESET", "reset" },
-		{ "REBOOT", "reboot" }, { "PAUSE|S3", "pause" },
+		{ "REBOOT", "reboot" }, { "PAUSE|S3", "pause" }, { "SUSPEND|S4", "suspend" },
 	};
 
 	if ((rc = vm_addr_parse(so, &addr, 1, &cause)) != 0)

@@ -20,6 +20,7 @@
 #include "exitcodes.h"
 #include "qemu.h"
 #include "rundir.h"
+#include "saved.h"
 #include "spawn.h"
 #include "supervisor.h"
 #include "vm.h"
@@ -435,6 +436,59 @@ record_facts(const char *dir, const struct qemu_opts *qo, const struct strv *arg
 }
 
 /*
+ * A suspended VM: RESUME restores it with the saved argv (plus -incoming defer) unless a
+ * disk changed (FORCE restores anyway); without RESUME, FORCE discards the saved state
+ * and boots afresh, else CREATE refuses. *restore is the state image to load, or NULL.
+ */
+static int
+prepare_restore(struct subopt_list *so, const char *label, const char *savedir,
+    struct strv *argv, char **restore, char **cause)
+{
+	int resume = subopt_find(so, "RESUME") != NULL, force = subopt_find(so, "FORCE") != NULL;
+	char *img = saved_image(savedir);
+	struct strv saved;
+	int rc;
+
+	*restore = NULL;
+	if (img == NULL) {
+		if (force && !resume)
+			rmdir_flat(savedir);	/* a half-written save */
+		return 0;
+	}
+	if (!resume && !force) {
+		free(img);
+		return fail(cause, EXIT_STATE, "'%s' is suspended (its state is in %s): CREATE "
+		    "with RESUME restores it, with FORCE discards it and boots afresh", label,
+		    savedir);
+	}
+	if (!resume) {
+		log_warn("'%s': discarding the saved state in %s", label, savedir);
+		rmdir_flat(savedir);
+		free(img);
+		return 0;
+	}
+	if (!force && (rc = saved_check_files(savedir, cause)) != 0) {
+		char *c = xasprintf("'%s' cannot be restored: %s (FORCE restores anyway)", label,
+		    *cause);
+
+		free(*cause);
+		*cause = c;
+		free(img);
+		return rc;
+	}
+	if (saved_argv(savedir, &saved, cause) != 0) {
+		free(img);
+		return EXIT_FAIL;
+	}
+	strv_free(argv);
+	*argv = saved;
+	strv_add(argv, "-incoming");
+	strv_add(argv, "defer");
+	*restore = img;
+	return 0;
+}
+
+/*
  * CREATE of a VM that already runs: RESUME continues it if paused, REUSE/CONNECT accept
  * it as it is. Returns -1 when no running VM matches (CREATE goes on), else an exit status.
  */
@@ -502,7 +556,8 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 	struct subopt *o;
 	struct strv argv = { 0 };
 	char *cause = NULL, *bin = NULL, *why = NULL, *label = NULL, *id = NULL, *dir = NULL;
-	char *defpath = NULL;
+	char *defpath = NULL, *savedir = NULL, *restore = NULL;
+	char *saveroot = xasprintf("%s/saves", ctx->paths->state);
 	const char *console = "NONE";
 	int rc, lockfd = -1;
 	pid_t qpid;
@@ -611,7 +666,13 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 	if ((rc = rundir_claim(ctx->paths->run, id, label, vmdef_get(d, "UUID"), d->path,
 	    &lockfd, &dir, &cause)) != 0)
 		goto out;
-	/* the VM is claimed: no other CREATE of it races the new install disk */
+	/* the VM is claimed: a saved state is ours to restore or discard */
+	savedir = saved_dir(ctx->conf->save_dir ? ctx->conf->save_dir : saveroot, id);
+	if ((rc = prepare_restore(so, label, savedir, &argv, &restore, &cause)) != 0) {
+		rmdir_flat(dir);
+		goto out;
+	}
+	/* no other CREATE of it races the new install disk */
 	if ((rc = create_inst_target(d, &qo, &co, 0, &cause)) != 0) {
 		rmdir_flat(dir);
 		goto out;
@@ -636,6 +697,8 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 	sc.lockfd = lockfd;
 	sc.create_timeout = ctx->conf->create_timeout;
 	sc.policy = pol;
+	sc.save_dir = savedir;
+	sc.restore = restore;
 	rc = supervisor_start(&sc, &qpid, &cause);
 	if (rc == 0)
 		log_debug(1, "'%s' started: %s %s, pid %d, accelerator %s, runtime %s", label,
@@ -651,6 +714,9 @@ out:
 	create_opts_free(&co);
 	qemu_caps_free(caps);
 	free(defpath);
+	free(savedir);
+	free(restore);
+	free(saveroot);
 	free(cause);
 	free(bin);
 	free(why);

@@ -19,7 +19,9 @@ static const struct subopt_spec create_specs[] = {
 	{ "PRINT", SUBOPT_NOARG, "print the QEMU command line, start nothing", 0 },
 	{ "CONNECT|REUSE|RECONNECT", SUBOPT_NOARG, "a VM that runs already is fine (no exit 4)",
 	  0 },
-	{ "RESUME", SUBOPT_NOARG, "continue a paused VM (else start it)", 0 },
+	{ "RESUME", SUBOPT_NOARG, "continue a paused VM, restore a suspended one", 0 },
+	{ "FORCE", SUBOPT_NOARG, "with RESUME: restore although a disk changed; without: "
+	  "discard a suspended VM's state and boot afresh", 0 },
 	{ "BOOTMODE", SUBOPT_ARG, "CD|DVD|FDD|HDD|VHDD|USB|PXE[%path]: boot from it", 0 },
 	{ "INSTMODE", SUBOPT_OPTARG, "<src mode>%<path>%<target mode>%<path>%<INIT|custom>: "
 	  "boot the install source once", 0 },
@@ -39,7 +41,8 @@ static const struct subopt_spec cancel_specs[] = {
 	{ "REBOOT", SUBOPT_OPTARG, "ACPI power button; when the guest is down, reset and "
 	  "continue; reset after the timeout", 0 },
 	{ "PAUSE|S3", SUBOPT_NOARG, "stop the virtual CPUs (CREATE RESUME continues)", 0 },
-	{ "SUSPEND|S4", SUBOPT_NOARG, "save the VM's state to disk and stop QEMU", 1 },
+	{ "SUSPEND|S4", SUBOPT_NOARG, "save the VM's state to disk and stop QEMU (CREATE "
+	  "RESUME restores it)", 0 },
 	{ "INIT", SUBOPT_OPTARG, "change the guest's runlevel (needs the guest agent)", 1 },
 	{ "SERVER", SUBOPT_NOARG, "the VM itself (the default)", 0 },
 	{ "CLIENT|BOTH", SUBOPT_NOARG, "the VM's console clients (with the consoles)", 0 },

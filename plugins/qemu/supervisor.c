@@ -40,7 +40,11 @@
 
 enum { Q_NONE, Q_GREETING, Q_CAPS, Q_STATUS, Q_READY, Q_CLOSED };
 enum { ST_NONE, ST_ACPI, ST_QUIT, ST_TERM, ST_KILL };
-enum { REQ_CLIENT, REQ_CAPS, REQ_STATUS, REQ_CANCEL, REQ_INTERNAL };
+enum { REQ_CLIENT, REQ_CAPS, REQ_STATUS, REQ_CANCEL, REQ_INTERNAL, REQ_MIGRATE,
+    REQ_MIGPOLL };
+enum { MIG_NONE, MIG_SAVE, MIG_RESTORE };
+#define MIGPOLL_EVERY 0.1
+#define MIG_BANDWIDTH 17179869184LL	/* 16 GiB/s: no throttle for a stopped guest */
 
 struct client {
 	int fd;
@@ -56,6 +60,7 @@ struct client {
 
 struct pending {
 	int qid;
+	int passfd;		/* sent with the command (SCM_RIGHTS), then closed; -1 none */
 	char *line;
 	int kind;
 	struct client *c;
@@ -114,6 +119,10 @@ struct sup {
 	double reboot_deadline;
 	struct waiter rwaiters[MAX_WAITERS];
 	int nrwaiters;
+	int mig;		/* MIG_SAVE (CANCEL SUSPEND) or MIG_RESTORE (CREATE RESUME) */
+	int mig_fd;		/* our copy of the state file */
+	double mig_poll;	/* when query-migrate is asked next */
+	char *mig_part;		/* SUSPEND: the state file being written */
 };
 
 static char *
@@ -323,8 +332,8 @@ record_event(struct sup *s, const char *name, json_object *data, double ts)
 	s->ring[s->nring++] = ev;
 }
 
-static void qmp_enqueue(struct sup *, const char *, json_object *, int, struct client *, int,
-    int);
+static struct pending *qmp_enqueue(struct sup *, const char *, json_object *, int,
+    struct client *, int, int);
 static void cancel_stage(struct sup *, int stage);
 
 /* Power the guest on again after a power-off, reboot or panic (libvirt's way). */
@@ -465,12 +474,13 @@ on_qmp_event(struct sup *s, json_object *o)
 
 /* --- QMP ------------------------------------------------------------------------------ */
 
-static void
+static struct pending *
 qmp_enqueue(struct sup *s, const char *cmd, json_object *args, int kind, struct client *c,
     int cid, int front)
 {
 	struct pending *p = xcalloc(1, sizeof *p), **pp;
 
+	p->passfd = -1;
 	p->qid = s->qmp_next_id++;
 	p->line = qmp_command_line(cmd, args, p->qid);
 	p->kind = kind;
@@ -479,16 +489,287 @@ qmp_enqueue(struct sup *s, const char *cmd, json_object *args, int kind, struct 
 	if (front && s->queue != NULL && !s->inflight) {
 		p->next = s->queue;
 		s->queue = p;
-		return;
+		return p;
 	}
 	if (front && s->queue != NULL) {
 		p->next = s->queue->next;
 		s->queue->next = p;
-		return;
+		return p;
 	}
 	for (pp = &s->queue; *pp != NULL; pp = &(*pp)->next)
 		;
 	*pp = p;
+	return p;
+}
+
+/* --- SUSPEND (save the state to a file, stop QEMU) and its restore ------------------- */
+
+static void finish_migration(struct sup *, int ok, const char *why);
+static void notify(struct sup *, int ok, int status, const char *msg);
+
+/* Hands fd to QEMU under a name (QMP getfd over SCM_RIGHTS); our fd is closed after. */
+static void
+qmp_pass_fd(struct sup *s, const char *name, int fd)
+{
+	json_object *a = json_object_new_object();
+
+	json_object_object_add(a, "fdname", json_object_new_string(name));
+	qmp_enqueue(s, "getfd", a, REQ_INTERNAL, NULL, 0, 0)->passfd = fd;
+}
+
+static void
+migration_params(struct sup *s)
+{
+	json_object *a = json_object_new_object();
+
+	json_object_object_add(a, "max-bandwidth", json_object_new_int64(MIG_BANDWIDTH));
+	qmp_enqueue(s, "migrate-set-parameters", a, REQ_INTERNAL, NULL, 0, 0);
+}
+
+/*
+ * The disks and kernel files of the argv with their size and mtime, so that a restore
+ * can refuse when one changed (a guest resumed on different disks corrupts them).
+ */
+static json_object *
+argv_files(struct sup *s)
+{
+	json_object *arr = json_object_new_array();
+	const struct strv *a = &s->cfg->argv;
+
+	for (size_t i = 0; i + 1 < a->n; i++) {
+		const char *v = a->v[i + 1];
+		struct sb { char *s; } f = { NULL };
+		struct stat st;
+
+		if (strcmp(a->v[i], "-kernel") == 0 || strcmp(a->v[i], "-initrd") == 0)
+			f.s = xstrdup(v);
+		else if (strcmp(a->v[i], "-drive") == 0 && strncmp(v, "file=", 5) == 0) {
+			/* the value up to the first single comma; ",," is a comma */
+			char *o = f.s = xmalloc(strlen(v));
+			const char *c = v + 5;
+
+			while (*c != '\0' && !(c[0] == ',' && c[1] != ',')) {
+				if (c[0] == ',' && c[1] == ',')
+					c++;
+				*o++ = *c++;
+			}
+			*o = '\0';
+		}
+		if (f.s == NULL)
+			continue;
+		if (f.s[0] != '/' && s->cfg->workdir != NULL) {
+			char *abs = xasprintf("%s/%s", s->cfg->workdir, f.s);
+
+			free(f.s);
+			f.s = abs;
+		}
+		if (stat(f.s, &st) == 0) {
+			json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "path", json_object_new_string(f.s));
+			json_object_object_add(o, "size", json_object_new_int64(st.st_size));
+			json_object_object_add(o, "mtime", json_object_new_double((double)st.st_mtim.tv_sec
+			    + st.st_mtim.tv_nsec / 1e9));
+			json_object_array_add(arr, o);
+		}
+		free(f.s);
+	}
+	return arr;
+}
+
+/* CANCEL SUSPEND: stop, migrate to <save_dir>/state.img, then quit. */
+static void
+start_suspend(struct sup *s, struct client *c, int cid)
+{
+	json_object *a;
+	int fd;
+
+	if (mkdir_p(s->cfg->save_dir, 0700) == -1) {
+		reply_err(c, cid, EXIT_FAIL, "cannot create '%s': %s", s->cfg->save_dir,
+		    strerror(errno));
+		return;
+	}
+	free(s->mig_part);
+	s->mig_part = xasprintf("%s/state.img.part", s->cfg->save_dir);
+	if ((fd = open(s->mig_part, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) == -1) {
+		reply_err(c, cid, EXIT_FAIL, "cannot create '%s': %s", s->mig_part,
+		    strerror(errno));
+		return;
+	}
+	s->mig = MIG_SAVE;
+	s->mig_fd = fd;
+	s->waiters[s->nwaiters].c = c;
+	s->waiters[s->nwaiters++].cid = cid;
+	if (c != NULL && s->cancel_by == 0)
+		s->cancel_by = c->pid;
+	s->cancel_started = now_mono();
+	qmp_enqueue(s, "stop", NULL, REQ_INTERNAL, NULL, 0, 0);
+	migration_params(s);
+	qmp_pass_fd(s, "ctys-save", dup(fd));
+	a = json_object_new_object();
+	json_object_object_add(a, "uri", json_object_new_string("fd:ctys-save"));
+	qmp_enqueue(s, "migrate", a, REQ_MIGRATE, NULL, 0, 0);
+	s->mig_poll = now_mono() + MIGPOLL_EVERY;
+	log_debug(1, "suspend: saving to %s", s->mig_part);
+}
+
+/* CREATE RESUME of a suspended VM: QEMU started with -incoming defer; feed it the file. */
+static int
+start_restore(struct sup *s)
+{
+	json_object *a;
+	int fd;
+
+	if ((fd = open(s->cfg->restore, O_RDONLY | O_CLOEXEC)) == -1) {
+		char *m = xasprintf("cannot open the saved state '%s': %s", s->cfg->restore,
+		    strerror(errno));
+
+		notify(s, 0, EXIT_FAIL, m);
+		free(m);
+		return -1;
+	}
+	s->mig = MIG_RESTORE;
+	s->mig_fd = -1;
+	migration_params(s);
+	qmp_pass_fd(s, "ctys-restore", fd);
+	a = json_object_new_object();
+	json_object_object_add(a, "uri", json_object_new_string("fd:ctys-restore"));
+	qmp_enqueue(s, "migrate-incoming", a, REQ_MIGRATE, NULL, 0, 0);
+	s->mig_poll = now_mono() + MIGPOLL_EVERY;
+	log_debug(1, "restore: loading %s", s->cfg->restore);
+	return 0;
+}
+
+static void
+write_save_meta(struct sup *s)
+{
+	json_object *o = json_object_new_object();
+	char *p, *tmp, *argvp;
+	const char *js;
+	size_t len = 0;
+	char *buf;
+
+	json_object_object_add(o, "label", json_object_new_string(s->cfg->label));
+	json_object_object_add(o, "uuid", json_object_new_string(s->cfg->uuid ? s->cfg->uuid : ""));
+	json_object_object_add(o, "definition", json_object_new_string(s->cfg->def ? s->cfg->def : ""));
+	json_object_object_add(o, "saved", json_object_new_double(now_real()));
+	json_object_object_add(o, "qemu_version", json_object_new_string(s->qemu_version));
+	json_object_object_add(o, "accel", json_object_new_string(s->cfg->accel ? s->cfg->accel : ""));
+	json_object_object_add(o, "workdir", json_object_new_string(s->cfg->workdir ? s->cfg->workdir : "/"));
+	json_object_object_add(o, "files", argv_files(s));
+	p = xasprintf("%s/meta.json", s->cfg->save_dir);
+	tmp = xasprintf("%s.tmp", p);
+	js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
+	if (file_write(tmp, js, strlen(js), 0600) == 0)
+		rename(tmp, p);
+	free(p);
+	free(tmp);
+	json_object_put(o);
+	/* the exact argv: a restore needs the identical device set */
+	for (size_t i = 0; i < s->cfg->argv.n; i++)
+		len += strlen(s->cfg->argv.v[i]) + 1;
+	buf = xmalloc(len + 1);
+	len = 0;
+	for (size_t i = 0; i < s->cfg->argv.n; i++) {
+		size_t l = strlen(s->cfg->argv.v[i]) + 1;
+
+		memcpy(buf + len, s->cfg->argv.v[i], l);
+		len += l;
+	}
+	argvp = xasprintf("%s/argv", s->cfg->save_dir);
+	file_write(argvp, buf, len, 0600);
+	free(argvp);
+	free(buf);
+}
+
+static void
+finish_migration(struct sup *s, int ok, const char *why)
+{
+	int mig = s->mig;
+
+	s->mig = MIG_NONE;
+	if (mig == MIG_SAVE) {
+		char *img = xasprintf("%s/state.img", s->cfg->save_dir);
+
+		if (ok && fsync(s->mig_fd) == -1)
+			ok = 0, why = strerror(errno);
+		close(s->mig_fd);
+		s->mig_fd = -1;
+		if (ok) {
+			write_save_meta(s);
+			ok = rename(s->mig_part, img) == 0;
+			if (!ok)
+				why = strerror(errno);
+		}
+		free(img);
+		if (!ok) {
+			unlink(s->mig_part);
+			for (int i = 0; i < s->nwaiters; i++)
+				reply_err(s->waiters[i].c, s->waiters[i].cid, EXIT_FAIL,
+				    "suspend failed: %s", why);
+			s->nwaiters = 0;
+			qmp_enqueue(s, "cont", NULL, REQ_INTERNAL, NULL, 0, 0);
+			record_event(s, "CTYS_SUSPEND_FAILED", NULL, now_real());
+			return;
+		}
+		record_event(s, "CTYS_SUSPENDED", NULL, now_real());
+		s->cancel_mode = 'S';
+		cancel_stage(s, ST_QUIT);
+		return;
+	}
+	if (!ok) {
+		char *m = xasprintf("restoring '%s' failed: %s (the saved state is kept)",
+		    s->cfg->restore, why);
+
+		notify(s, 0, EXIT_QEMU, m);
+		free(m);
+		s->cancel_mode = 'F';
+		cancel_stage(s, ST_QUIT);
+		return;
+	}
+	/* the state is in QEMU now; run it and say so; the saved state has served */
+	qmp_enqueue(s, "cont", NULL, REQ_INTERNAL, NULL, 0, 0);
+	qmp_enqueue(s, "query-status", NULL, REQ_STATUS, NULL, 0, 0);
+	record_event(s, "CTYS_RESTORED", NULL, now_real());
+	{
+		char *dir = xstrdup(s->cfg->restore), *slash = strrchr(dir, '/');
+
+		if (slash != NULL) {
+			*slash = '\0';
+			rmdir_flat(dir);
+		}
+		free(dir);
+	}
+}
+
+static void
+on_migrate_reply(struct sup *s, struct pending *p, json_object *o, json_object *ret,
+    int is_error)
+{
+	json_object *v;
+	const char *st;
+
+	if (is_error) {
+		char *e = qmp_error_text(o);
+
+		finish_migration(s, 0, e);
+		free(e);
+		return;
+	}
+	if (p->kind == REQ_MIGRATE)
+		return;
+	if (!json_object_object_get_ex(ret, "status", &v))
+		return;		/* not started yet */
+	st = json_object_get_string(v);
+	if (strcmp(st, "completed") == 0)
+		finish_migration(s, 1, NULL);
+	else if (strcmp(st, "failed") == 0 || strcmp(st, "cancelled") == 0) {
+		const char *why = "migration failed";
+
+		if (json_object_object_get_ex(ret, "error-desc", &v))
+			why = json_object_get_string(v);
+		finish_migration(s, 0, why);
+	}
 }
 
 static void qmp_lost(struct sup *);
@@ -504,7 +785,29 @@ qmp_pump(struct sup *s)
 	len = strlen(p->line);
 	log_debug(2, "qmp send: %.*s", (int)len - 1, p->line);
 	while (off < len) {
-		ssize_t n = send(s->qmp_fd, p->line + off, len - off, MSG_NOSIGNAL);
+		ssize_t n;
+
+		if (p->passfd != -1) {
+			/* the descriptor rides with the first byte of the command (getfd) */
+			char cbuf[CMSG_SPACE(sizeof(int))];
+			struct iovec iov = { p->line, len };
+			struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			    .msg_control = cbuf, .msg_controllen = sizeof cbuf };
+			struct cmsghdr *cm;
+
+			memset(cbuf, 0, sizeof cbuf);
+			cm = CMSG_FIRSTHDR(&mh);
+			cm->cmsg_level = SOL_SOCKET;
+			cm->cmsg_type = SCM_RIGHTS;
+			cm->cmsg_len = CMSG_LEN(sizeof(int));
+			memcpy(CMSG_DATA(cm), &p->passfd, sizeof(int));
+			n = sendmsg(s->qmp_fd, &mh, MSG_NOSIGNAL);
+			if (n > 0) {
+				close(p->passfd);
+				p->passfd = -1;
+			}
+		} else
+			n = send(s->qmp_fd, p->line + off, len - off, MSG_NOSIGNAL);
 
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -522,8 +825,6 @@ qmp_pump(struct sup *s)
 	}
 	s->inflight = 1;
 }
-
-static void notify(struct sup *, int ok, int status, const char *msg);
 
 static void
 on_qmp_reply(struct sup *s, json_object *o, int is_error)
@@ -547,6 +848,10 @@ on_qmp_reply(struct sup *s, json_object *o, int is_error)
 			break;
 		}
 		s->qstage = Q_STATUS;
+		if (s->cfg->restore != NULL && !s->cfg->adopt_pid) {
+			start_restore(s);
+			break;
+		}
 		qmp_enqueue(s, "query-status", NULL, REQ_STATUS, NULL, 0, 1);
 		break;
 	case REQ_STATUS:
@@ -571,6 +876,11 @@ on_qmp_reply(struct sup *s, json_object *o, int is_error)
 			if (s->stage == ST_ACPI || s->stage == ST_QUIT)
 				cancel_stage(s, ST_TERM);
 		}
+		break;
+	case REQ_MIGRATE:
+	case REQ_MIGPOLL:
+		if (s->mig != MIG_NONE)
+			on_migrate_reply(s, p, o, ret, is_error);
 		break;
 	case REQ_INTERNAL:
 		if (is_error) {
@@ -649,6 +959,8 @@ qmp_lost(struct sup *s)
 		s->queue = p->next;
 		if (p->kind == REQ_CLIENT)
 			reply_err(p->c, p->cid, EXIT_FAIL, "QEMU's monitor connection closed");
+		if (p->passfd != -1)
+			close(p->passfd);
 		free(p->line);
 		free(p);
 	}
@@ -772,8 +1084,23 @@ cmd_cancel(struct sup *s, struct client *c, int cid, json_object *req)
 		cmd_keep(s, c, cid, mode, timeout);
 		return;
 	}
+	if (strcmp(mode, "suspend") == 0) {
+		if (s->qstage != Q_READY)
+			reply_err(c, cid, EXIT_STATE, "QEMU's monitor is not ready");
+		else if (s->cancel_mode != 0 || s->end_cause != NULL || s->mig != MIG_NONE)
+			reply_err(c, cid, EXIT_STATE, "the VM is being stopped");
+		else if (s->nwaiters == MAX_WAITERS)
+			reply_err(c, cid, EXIT_FAIL, "too many cancel requests");
+		else
+			start_suspend(s, c, cid);
+		return;
+	}
 	if (strcmp(mode, "poweroff") != 0 && strcmp(mode, "force") != 0) {
 		reply_err(c, cid, EXIT_USAGE, "unknown cancel mode '%s'", mode);
+		return;
+	}
+	if (s->mig == MIG_SAVE) {
+		reply_err(c, cid, EXIT_STATE, "the VM is being suspended");
 		return;
 	}
 	if (s->nwaiters == MAX_WAITERS) {
@@ -1042,6 +1369,8 @@ log_tail(struct sup *s, size_t max)
 static const char *
 exit_how(struct sup *s, int known, int wstatus)
 {
+	if (s->cancel_mode == 'S')
+		return "suspended";
 	if (s->cancel_mode != 0) {
 		switch (s->stage) {
 		case ST_ACPI:
@@ -1094,7 +1423,7 @@ write_exit_record(struct sup *s, const char *how, int known, int wstatus)
 		json_object *c = json_object_new_object();
 
 		json_object_object_add(c, "mode", json_object_new_string(s->cancel_mode == 'F' ?
-		    "force" : "poweroff"));
+		    "force" : s->cancel_mode == 'S' ? "suspend" : "poweroff"));
 		json_object_object_add(c, "by_pid", json_object_new_int(s->cancel_by));
 		json_object_object_add(c, "seconds", json_object_new_double(now_mono() -
 		    s->cancel_started));
@@ -1267,7 +1596,7 @@ sup_main(struct sup_config *cfg, int notify_fd)
 	s->cfg = cfg;
 	s->notify_fd = notify_fd;
 	s->qmp_fd = s->ser_fd = s->ctl_lfd = s->con_lfd = s->pidfd = -1;
-	s->events_fd = s->log_fd = -1;
+	s->events_fd = s->log_fd = s->mig_fd = -1;
 	s->qmp_next_id = 1;
 	s->qstage = Q_GREETING;
 	s->started = now_real();
@@ -1368,6 +1697,8 @@ sup_main(struct sup_config *cfg, int notify_fd)
 			next = s->deadline;
 		if (s->stage == ST_ACPI && s->repress < next)
 			next = s->repress;
+		if (s->mig != MIG_NONE && (next == 0 || s->mig_poll < next))
+			next = s->mig_poll;
 		if (s->rebooting) {
 			if (next == 0 || s->reboot_deadline < next)
 				next = s->reboot_deadline;
@@ -1481,6 +1812,16 @@ sup_main(struct sup_config *cfg, int notify_fd)
 		    s->qstage == Q_READY && !s->shutdown_seen) {
 			qmp_enqueue(s, "system_powerdown", NULL, REQ_CANCEL, NULL, 0, 0);
 			s->repress = now + REPRESS_EVERY;
+		}
+		if (s->mig != MIG_NONE && now >= s->mig_poll) {
+			/* one query at a time */
+			int asked = 0;
+
+			for (struct pending *q = s->queue; q != NULL; q = q->next)
+				asked |= q->kind == REQ_MIGPOLL;
+			if (!asked)
+				qmp_enqueue(s, "query-migrate", NULL, REQ_MIGPOLL, NULL, 0, 0);
+			s->mig_poll = now + MIGPOLL_EVERY;
 		}
 		if (s->rebooting && now >= s->reboot_deadline)
 			reboot_done(s, "reset");

@@ -24,6 +24,8 @@ struct sup_config {
 	int create_timeout;	/* seconds until QMP must answer */
 	pid_t adopt_pid;	/* > 0: QEMU already runs; connect to it instead of starting */
 	struct qemu_policy policy;	/* ON_POWEROFF, ON_REBOOT, ON_CRASH */
+	const char *save_dir;	/* CANCEL SUSPEND writes state.img, argv, meta.json here */
+	const char *restore;	/* QEMU runs with -incoming defer: load this state file */
 };
 
 /*
