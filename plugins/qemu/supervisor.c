@@ -258,6 +258,20 @@ client_free(struct sup *s, struct client *c)
 	free(c);
 }
 
+static void record_event(struct sup *, const char *, json_object *, double);
+
+/* A console client came or went: who (pid) and whether it may type. */
+static void
+console_event(struct sup *s, struct client *c, const char *name)
+{
+	json_object *d = json_object_new_object();
+
+	json_object_object_add(d, "pid", json_object_new_int(c->pid));
+	json_object_object_add(d, "writer", json_object_new_boolean(s->writer == c));
+	record_event(s, name, d, now_real());
+	json_object_put(d);
+}
+
 static void
 reap_clients(struct sup *s)
 {
@@ -265,6 +279,8 @@ reap_clients(struct sup *s)
 
 	while ((c = *pp) != NULL) {
 		if (c->dead) {
+			if (c->console)
+				console_event(s, c, "CTYS_CONSOLE_DETACH");
 			*pp = c->next;
 			client_free(s, c);
 		} else
@@ -1212,6 +1228,7 @@ accept_client(struct sup *s, int lfd, int console)
 	if (console) {
 		if (s->writer == NULL)
 			s->writer = c;
+		console_event(s, c, "CTYS_CONSOLE_ATTACH");
 		return;
 	}
 	json_object *o = json_object_new_object();

@@ -39,6 +39,10 @@ expect 0 "" "$CTYS" -a CREATE=l:modes,RESUME
 [ "$(state modes)" = running ] || fail "after RESUME: $(state modes)"
 for ((i = 0; i < 200; i++)); do grep -q paused-42 "$d/console.log" && break; sleep 0.1; done
 grep -q paused-42 "$d/console.log" || fail "the guest did not go on after RESUME"
+# the console clients of the test were recorded coming and going
+grep -q '"event":"CTYS_CONSOLE_ATTACH","ts":[0-9.]*,"data":{"pid":[1-9][0-9]*,"writer":true}' \
+	"$d/events.jsonl" || fail "no console attach event"
+grep -q '"event":"CTYS_CONSOLE_DETACH"' "$d/events.jsonl" || fail "no console detach event"
 # REUSE: an already running VM is fine; without it, exit 4
 expect 0 "" "$CTYS" -a CREATE=l:modes,REUSE
 expect 4 "" "$CTYS" -a CREATE=p:$def
