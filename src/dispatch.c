@@ -12,9 +12,12 @@
 
 const struct action_def action_table[] = {
 	{ "CREATE", "start a VM from its definition", ACT_REMOTE_OK | ACT_NEEDS_ARG },
-	{ "CANCEL", "stop VMs (ACPI power-off with escalation, or FORCE)",
+	{ "CANCEL", "stop VMs (ACPI power-off with escalation, FORCE), or RESET, REBOOT, PAUSE, "
+	  "SUSPEND them",
 	  ACT_REMOTE_OK | ACT_NEEDS_ARG },
 	{ "ISACTIVE", "print 1 and exit 0 when the VM runs, else 0 and exit 1",
+	  ACT_REMOTE_OK | ACT_NEEDS_ARG },
+	{ "INFO", "describe one VM: state, sockets, argv, events, or how it ended",
 	  ACT_REMOTE_OK | ACT_NEEDS_ARG },
 	{ NULL, NULL, 0 }
 };

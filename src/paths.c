@@ -58,6 +58,7 @@ paths_init(struct paths *p, const struct conf *c, char **cause)
 		p->run = xasprintf("/tmp/ctys-%u", (unsigned)getuid());
 	p->state = c->state_dir ? xstrdup(c->state_dir) : xdg("XDG_STATE_HOME", ".local/state");
 	p->cache = c->cache_dir ? xstrdup(c->cache_dir) : xdg("XDG_CACHE_HOME", ".cache");
+	p->save = c->save_dir ? xstrdup(c->save_dir) : xasprintf("%s/saves", p->state);
 	if ((rc = paths_private_dir(p->run, cause)) != 0)
 		return rc;
 	return 0;
@@ -69,5 +70,6 @@ paths_free(struct paths *p)
 	free(p->run);
 	free(p->state);
 	free(p->cache);
+	free(p->save);
 	memset(p, 0, sizeof *p);
 }

@@ -8,6 +8,7 @@ struct paths {
 	char *run;	/* 0700, owned by us: one subdirectory per running VM */
 	char *state;	/* exit records, suspend images */
 	char *cache;	/* QEMU capability cache */
+	char *save;	/* suspended VMs: save_dir, else <state>/saves */
 };
 
 /*

@@ -557,7 +557,6 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 	struct strv argv = { 0 };
 	char *cause = NULL, *bin = NULL, *why = NULL, *label = NULL, *id = NULL, *dir = NULL;
 	char *defpath = NULL, *savedir = NULL, *restore = NULL;
-	char *saveroot = xasprintf("%s/saves", ctx->paths->state);
 	const char *console = "NONE";
 	int rc, lockfd = -1;
 	pid_t qpid;
@@ -667,7 +666,7 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 	    &lockfd, &dir, &cause)) != 0)
 		goto out;
 	/* the VM is claimed: a saved state is ours to restore or discard */
-	savedir = saved_dir(ctx->conf->save_dir ? ctx->conf->save_dir : saveroot, id);
+	savedir = saved_dir(ctx->paths->save, id);
 	if ((rc = prepare_restore(so, label, savedir, &argv, &restore, &cause)) != 0) {
 		rmdir_flat(dir);
 		goto out;
@@ -716,7 +715,6 @@ out:
 	free(defpath);
 	free(savedir);
 	free(restore);
-	free(saveroot);
 	free(cause);
 	free(bin);
 	free(why);

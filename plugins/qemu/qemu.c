@@ -55,12 +55,19 @@ static const struct subopt_spec isactive_specs[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+static const struct subopt_spec info_specs[] = {
+	ADDR_SPECS,
+	{ "JSON", SUBOPT_NOARG, "one JSON object", 0 },
+	{ NULL, 0, NULL, 0 }
+};
+
 static const struct plugin_action qemu_actions[] = {
 	{ "CREATE", qemu_create, create_specs,
 	  "=<machine-address>[,BOOTMODE:..][,KERNEL:..][,INSTMODE:..][,ARGSADD:S%..][,PRINT]" },
 	{ "CANCEL", qemu_cancel, cancel_specs,
 	  "=<machine-address>|ALL[,POWEROFF[:<seconds>]|FORCE][,TIMEOUT:<seconds>]" },
 	{ "ISACTIVE", qemu_isactive, isactive_specs, "=<machine-address>" },
+	{ "INFO", qemu_info, info_specs, "=<machine-address>[,JSON]" },
 	{ NULL, NULL, NULL, NULL }
 };
 

@@ -7,5 +7,6 @@
 int qemu_create(struct ctx *, struct subopt_list *);
 int qemu_cancel(struct ctx *, struct subopt_list *);
 int qemu_isactive(struct ctx *, struct subopt_list *);
+int qemu_info(struct ctx *, struct subopt_list *);
 
 #endif

@@ -1,5 +1,6 @@
 #include "vm.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -295,6 +296,42 @@ resolve_warn(const char *msg, void *arg)
 	strv_add(&r->warnings, msg);
 }
 
+/* "definition" of every JSON file dir/<x>/meta.json or dir/<x>.json (sub: "meta.json"). */
+static void
+definitions_in(const char *dir, const char *sub, struct strv *out)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char *p, *t;
+		json_object *o, *v;
+
+		if (de->d_name[0] == '.')
+			continue;
+		p = sub ? xasprintf("%s/%s/%s", dir, de->d_name, sub) :
+		    xasprintf("%s/%s", dir, de->d_name);
+		if ((t = file_read(p, 4 << 20, NULL)) != NULL && (o = json_tokener_parse(t)) != NULL) {
+			if (json_object_object_get_ex(o, "definition", &v) &&
+			    json_object_is_type(v, json_type_string) && *json_object_get_string(v) == '/') {
+				const char *def = json_object_get_string(v);
+				size_t i;
+
+				for (i = 0; i < out->n && strcmp(out->v[i], def) != 0; i++)
+					;
+				if (i == out->n)
+					strv_add(out, def);
+			}
+			json_object_put(o);
+		}
+		free(t);
+		free(p);
+	}
+	closedir(d);
+}
+
 int
 vm_resolve_definition(struct ctx *ctx, const struct vm_addr *a, char **def, char **cause)
 {
@@ -336,8 +373,29 @@ vm_resolve_definition(struct ctx *ctx, const struct vm_addr *a, char **def, char
 	}
 	vmrun_list_free(vms, n);
 
+	/* VMs ctys has run (suspended, or with an exit record) know their definitions too */
+	if (a->bases.n == 0) {
+		struct strv known = { 0 };
+		char *exits = xasprintf("%s/exits", ctx->paths->state);
+
+		definitions_in(ctx->paths->save, "meta.json", &known);
+		definitions_in(exits, NULL, &known);
+		free(exits);
+		for (size_t i = 0; i < known.n; i++) {
+			char *why = NULL;
+			struct vmdef *d = vmdef_load(known.v[i], &why);
+
+			free(why);
+			if (d != NULL && d->magic_qemu && !d->magic_ignore)
+				resolve_one(d, &r);
+			else
+				vmdef_free(d);
+		}
+		strv_free(&known);
+	}
 	bases = a->bases.n > 0 ? &a->bases : &ctx->conf->base_paths;
-	vmdef_scan((const char *const *)bases->v, bases->n, resolve_one, &r, resolve_warn);
+	if (r.found.n == 0)
+		vmdef_scan((const char *const *)bases->v, bases->n, resolve_one, &r, resolve_warn);
 	for (size_t i = 0; i < r.warnings.n; i++)
 		log_debug(1, "%s", r.warnings.v[i]);
 	if (r.found.n == 0) {

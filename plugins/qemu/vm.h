@@ -41,8 +41,9 @@ int vm_running(struct ctx *, const struct vm_addr *, struct vmrun **out, size_t 
 int vm_connect(struct ctx *, struct vmrun *, struct ctl_client *, char **cause);
 /*
  * The one definition a machine-address names, for CREATE: P: directly (the original's
- * config search order), else a running VM's, else a scan of the base paths (B:, or the
- * configuration's base_paths). Returns 0 with *def (path), EXIT_NOTFOUND, or
+ * config search order), else a running VM's, else (without B:) one ctys ran before (a
+ * saved state or an exit record names its definition), else a scan of the base paths (B:,
+ * or the configuration's base_paths). Returns 0 with *def (path), EXIT_NOTFOUND, or
  * EXIT_AMBIGUOUS with the candidates in *cause.
  */
 int vm_resolve_definition(struct ctx *, const struct vm_addr *, char **def, char **cause);

@@ -43,6 +43,12 @@ grep -q paused-42 "$d/console.log" || fail "the guest did not go on after RESUME
 grep -q '"event":"CTYS_CONSOLE_ATTACH","ts":[0-9.]*,"data":{"pid":[1-9][0-9]*,"writer":true}' \
 	"$d/events.jsonl" || fail "no console attach event"
 grep -q '"event":"CTYS_CONSOLE_DETACH"' "$d/events.jsonl" || fail "no console detach event"
+# INFO of the running VM, as text and as JSON
+out=$("$CTYS" -a INFO=l:modes) || fail "INFO: $out"
+grep -q '^state: *running$' <<<"$out" && grep -q "^console: *$d/console.sock$" <<<"$out" &&
+	grep -q '^argv: .*-name guest=modes' <<<"$out" || fail "INFO: $out"
+"$CTYS" -a INFO=l:modes,JSON | python3 -c 'import json,sys; o=json.load(sys.stdin); assert o["state"]=="running" and o["argv"][0].endswith("qemu-system-x86_64"), o' ||
+	fail "INFO JSON"
 # REUSE: an already running VM is fine; without it, exit 4
 expect 0 "" "$CTYS" -a CREATE=l:modes,REUSE
 expect 4 "" "$CTYS" -a CREATE=p:$def

@@ -32,6 +32,9 @@ expect 0 "" "$CTYS" -a CREATE=p:$def
 wait_console plain CTYS-GUEST-READY 60 || exit 1
 guest plain 'poweroff -f' '' || true
 wait_gone plain 30 && [ "$(how)" = guest-poweroff ] || fail "default power-off: $(how)"
+out=$("$CTYS" -a INFO=p:$def) || fail "INFO of a stopped VM: $out"
+grep -q '^state: *stopped$' <<<"$out" && grep -q '^last exit: *guest-poweroff$' <<<"$out" ||
+	fail "INFO after a guest power-off: $out"
 no_leftovers
 rm -f "$T"/state/ctys/exits/*.json
 

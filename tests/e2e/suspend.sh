@@ -20,6 +20,9 @@ grep -q '"how":"suspended"' <<<"$(exit_record)" || fail "exit record: $(exit_rec
 	fail "saved state incomplete: $(ls -la "$saves"/*)"
 [ "$(stat -c %a "$saves"/*)" = 700 ] || fail "save directory is not 0700"
 expect 1 "" "$CTYS" -a ISACTIVE=l:sleeper
+out=$("$CTYS" -a INFO=p:$def) || fail "INFO of a suspended VM: $out"
+grep -q '^state: *suspended$' <<<"$out" && grep -q '^saved state: *.*/state.img$' <<<"$out" ||
+	fail "INFO of a suspended VM: $out"
 expect 4 "'sleeper' is suspended" "$CTYS" -a CREATE=p:$def
 
 # restore: the RAM value is there, the saved state is gone
