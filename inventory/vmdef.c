@@ -105,12 +105,14 @@ struct lex {
 	const char *bad;	/* set when an unsupported construct was met */
 	int dry;		/* in a branch not taken: no assignments, no diagnostics */
 	int pat;		/* building a glob pattern: quoted text is escaped */
+	int dq;			/* inside double quotes: expansions are quoted text too */
 };
 
 /* parse_word modes */
 #define W_BRACE	0x1	/* inside ${...}: blanks are text, stop at `}` */
 #define W_PAT	0x2	/* a case pattern: stop at `|` and `)` */
 #define W_SLASH	0x4	/* the pattern of ${V/pat/rep}: stop at `/` */
+#define W_ASSIGN 0x8	/* the value of an assignment: `~` after `:` is expanded */
 
 /* Longest value a glob pattern is matched against (keeps matching cheap). */
 #define GLOB_MAX 4096
@@ -162,6 +164,16 @@ emit_lit(struct lex *lx, struct sb *out, const char *p, size_t n)
 	}
 }
 
+/* The value of an expansion: a glob in a pattern unless double-quoted, as in the shell. */
+static void
+emit_exp(struct lex *lx, struct sb *out, const char *p, size_t n)
+{
+	if (lx->dq)
+		emit_lit(lx, out, p, n);
+	else
+		sb_addn(out, p, n);
+}
+
 static int
 has_glob(const char *s)
 {
@@ -173,11 +185,14 @@ static char *
 sub_word(struct lex *lx, int mode, int pattern)
 {
 	struct sb w = { 0 };
-	int pat = lx->pat, rc;
+	int pat = lx->pat, dq = lx->dq, rc;
 
 	lx->pat = pattern;
+	if (pattern)
+		lx->dq = 0;	/* a pattern stays a pattern inside "${V#pat}" */
 	rc = parse_word(lx, &w, mode);
 	lx->pat = pat;
+	lx->dq = dq;
 	if (rc == -1) {
 		free(w.s);
 		return NULL;
@@ -244,6 +259,31 @@ replace_match(const char *val, const char *pat, const char *rep, int global)
 	return sb_take(&out);
 }
 
+/* ${V/#p/r} ${V/%p/r}: replaces the longest match of p at the start/end. */
+static char *
+replace_anchored(const char *val, const char *pat, const char *rep, int suffix)
+{
+	size_t n = strlen(val), pl = strlen(pat);
+
+	for (size_t k = 0; k <= n; k++) {
+		size_t len = n - k;	/* longest first */
+		int m;
+
+		if (!has_glob(pat))
+			m = len == pl && strncmp(suffix ? val + k : val, pat, pl) == 0;
+		else {
+			char *part = suffix ? xstrdup(val + k) : xstrndup(val, len);
+
+			m = fnmatch(pat, part, 0) == 0;
+			free(part);
+		}
+		if (m)
+			return suffix ? xasprintf("%.*s%s", (int)k, val, rep) :
+			    xasprintf("%s%s", rep, val + len);
+	}
+	return xstrdup(val);
+}
+
 /* After `${`. */
 static int
 parse_brace(struct lex *lx, struct sb *out)
@@ -274,9 +314,9 @@ parse_brace(struct lex *lx, struct sb *out)
 		lx->p++;
 		if (length) {
 			snprintf(num, sizeof num, "%zu", val ? strlen(val) : 0);
-			emit_lit(lx, out, num, strlen(num));
+			emit_exp(lx, out, num, strlen(num));
 		} else if (val != NULL)
-			emit_lit(lx, out, val, strlen(val));
+			emit_exp(lx, out, val, strlen(val));
 		return 0;
 	}
 	if (*lx->p == ':') {
@@ -297,10 +337,12 @@ parse_brace(struct lex *lx, struct sb *out)
 		res = xstrdup(op == '+' ? (set ? w : "") : (set ? val : w));
 		free(w);
 	} else if (op == '/') {
-		int global = lx->p < lx->end && *lx->p == '/';
+		int global = lx->p < lx->end && *lx->p == '/', anchor = 0;
 
 		if (global)
 			lx->p++;
+		else if (lx->p < lx->end && (*lx->p == '#' || *lx->p == '%'))
+			anchor = *lx->p++;
 		if ((w = sub_word(lx, W_BRACE | W_SLASH, 1)) == NULL)
 			return -1;
 		if (lx->p < lx->end && *lx->p == '/') {
@@ -316,7 +358,12 @@ parse_brace(struct lex *lx, struct sb *out)
 			lx->bad = "pattern substitution on a very long value";
 			return -1;
 		}
-		res = val ? replace_match(val, w, r ? r : "", global) : xstrdup("");
+		if (val == NULL)
+			res = xstrdup("");
+		else if (anchor)
+			res = replace_anchored(val, w, r ? r : "", anchor == '%');
+		else
+			res = replace_match(val, w, r ? r : "", global);
 		free(w);
 		free(r);
 	} else {	/* # ## % %% */
@@ -340,7 +387,7 @@ parse_brace(struct lex *lx, struct sb *out)
 		return -1;
 	}
 	lx->p++;
-	emit_lit(lx, out, res, strlen(res));
+	emit_exp(lx, out, res, strlen(res));
 	free(res);
 	return 0;
 }
@@ -366,6 +413,12 @@ parse_dollar(struct lex *lx, struct sb *out)
 		lx->p++;
 		return parse_brace(lx, out);
 	}
+	if (!lx->dq && *lx->p == '\'') {
+		lx->bad = "ANSI-C quoting $'...'";
+		return -1;
+	}
+	if (!lx->dq && *lx->p == '"')
+		return 0;	/* $"..." (translated): the string itself */
 	if (!is_name_start(*lx->p)) {
 		if (strchr("0123456789#?@*!$-", *lx->p) != NULL) {
 			lx->bad = "special parameter";
@@ -378,7 +431,7 @@ parse_dollar(struct lex *lx, struct sb *out)
 		name[n++] = *lx->p++;
 	name[n] = '\0';
 	if ((val = lookup(lx->d, name)) != NULL)
-		emit_lit(lx, out, val, strlen(val));
+		emit_exp(lx, out, val, strlen(val));
 	return 0;
 }
 
@@ -389,9 +442,17 @@ parse_dollar(struct lex *lx, struct sb *out)
 static int
 parse_word(struct lex *lx, struct sb *out, int mode)
 {
+	const char *start = lx->p;
+	int dq = lx->dq;
+
 	while (lx->p < lx->end) {
 		char c = *lx->p;
 
+		if (c == '~' && !lx->dq && (lx->p == start || ((mode & W_ASSIGN) &&
+		    lx->p[-1] == ':'))) {
+			lx->bad = "tilde expansion";
+			return -1;
+		}
 		if ((mode & W_BRACE) && c == '}')
 			return 0;
 		if ((mode & W_SLASH) && c == '/')
@@ -431,10 +492,12 @@ parse_word(struct lex *lx, struct sb *out, int mode)
 		}
 		if (c == '"') {
 			lx->p++;
+			lx->dq = 1;
 			while (lx->p < lx->end && *lx->p != '"') {
 				c = *lx->p;
 				if (c == '`') {
 					lx->bad = "command substitution `...`";
+					lx->dq = dq;
 					return -1;
 				}
 				if (c == '\\' && lx->p + 1 < lx->end &&
@@ -446,13 +509,16 @@ parse_word(struct lex *lx, struct sb *out, int mode)
 				}
 				if (c == '$') {
 					lx->p++;
-					if (parse_dollar(lx, out) == -1)
+					if (parse_dollar(lx, out) == -1) {
+						lx->dq = dq;
 						return -1;
+					}
 					continue;
 				}
 				emit_lit(lx, out, &c, 1);
 				lx->p++;
 			}
+			lx->dq = dq;
 			if (lx->p >= lx->end) {
 				lx->bad = "unterminated double quote";
 				return -1;
@@ -484,7 +550,7 @@ skip_blanks(struct lex *lx)
  * `then`, `;;` or `fi` after it are still seen) or a comment.
  */
 static void
-skip_rest(struct lex *lx)
+skip_upto(struct lex *lx, const char *stops)
 {
 	int paren = 0;
 	char q = 0;
@@ -510,10 +576,25 @@ skip_rest(struct lex *lx)
 			paren++;
 		else if (c == ')' && paren > 0)
 			paren--;
-		else if (c == ';' && paren == 0)
+		else if (strchr(stops, c) != NULL && paren == 0)
 			return;
 		lx->p++;
 	}
+}
+
+static void
+skip_rest(struct lex *lx)
+{
+	skip_upto(lx, ";");
+}
+
+/* In a skipped loop or function: past one command (up to `;`, `&`, `|`, `&&`, `||`). */
+static void
+skip_command(struct lex *lx)
+{
+	skip_upto(lx, ";&|");
+	while (lx->p < lx->end && (*lx->p == '&' || *lx->p == '|'))
+		lx->p++;
 }
 
 /* `#@#KEY = value` (padded, quoted or not); the MAGICID markers. */
@@ -588,9 +669,10 @@ struct frame {
 struct eval {
 	struct frame f[MAX_NEST];
 	int n;
-	int skip;		/* depth inside a skipped loop block */
+	int skip;		/* depth inside a skipped loop block or function body */
 	const char *skipname;
 	int skipline;
+	int fnbody;		/* a function header was read: its `{` comes next */
 };
 
 static const char *const block_open[] = { "case", "if", "for", "while", "until", "select", NULL };
@@ -622,7 +704,7 @@ push(struct lex *lx, struct eval *ev, int kind, const char *name)
 		ev->skip = 1;
 		ev->skipname = name;
 		ev->skipline = lx->line;
-		lx->p = lx->end;
+		skip_rest(lx);	/* its `fi`/`esac` may follow on this line */
 		return NULL;
 	}
 	f = &ev->f[ev->n++];
@@ -642,18 +724,22 @@ pop(struct eval *ev)
 /*
  * The condition after `if`/`elif`, up to `;` or the end of the line: `[ ... ]`,
  * `[[ ... ]]` or `test ...` with -n, -z, =, ==, !=, -eq.. -ge and `!`. Words are taken
- * as quoted (no splitting). Returns 1, 0, or -1 with *why.
+ * as quoted (no splitting); in [[ ]] the right side of =, == and != is a glob pattern.
+ * Returns 1, 0, or -1 with *why.
  */
 static int
 parse_cond(struct lex *lx, const char **why)
 {
 	struct sb sb;
 	char *w[8];
-	int n = 0, rc = -1, neg = 0, k;
+	const char *wstart[8];
+	int n = 0, rc = -1, neg = 0, k, dbl = 0;
 	char **a;
 
 	*why = NULL;
 	for (;;) {
+		const char *ws;
+
 		skip_blanks(lx);
 		if (lx->p >= lx->end || *lx->p == ';' || *lx->p == '#')
 			break;
@@ -662,11 +748,14 @@ parse_cond(struct lex *lx, const char **why)
 			goto out;
 		}
 		memset(&sb, 0, sizeof sb);
+		ws = lx->p;
 		if (parse_word(lx, &sb, 0) == -1) {
 			free(sb.s);
 			*why = lx->bad;
+			lx->p = ws;	/* skip_rest starts outside quotes */
 			goto out;
 		}
+		wstart[n] = ws;
 		w[n++] = sb_take(&sb);
 	}
 	a = w;
@@ -676,6 +765,7 @@ parse_cond(struct lex *lx, const char **why)
 			*why = "unbalanced [";
 			goto out;
 		}
+		dbl = a[0][1] != '\0';
 		a++;
 		k -= 2;
 	} else if (k > 0 && strcmp(a[0], "test") == 0) {
@@ -696,7 +786,22 @@ parse_cond(struct lex *lx, const char **why)
 		rc = a[1][0] != '\0';
 	else if (k == 2 && strcmp(a[0], "-z") == 0)
 		rc = a[1][0] == '\0';
-	else if (k == 3 && (strcmp(a[1], "=") == 0 || strcmp(a[1], "==") == 0))
+	else if (k == 3 && dbl && (strcmp(a[1], "=") == 0 || strcmp(a[1], "==") == 0 ||
+	    strcmp(a[1], "!=") == 0)) {
+		/* the pattern word again, now with quoted parts escaped */
+		const char *save = lx->p;
+		char *pat;
+
+		lx->p = wstart[a + 2 - w];
+		if ((pat = sub_word(lx, 0, 1)) == NULL)
+			*why = lx->bad;
+		else if (strlen(a[0]) > GLOB_MAX && has_glob(pat))
+			*why = "pattern match on a very long value";
+		else
+			rc = (fnmatch(pat, a[0], 0) == 0) == (a[1][0] == '=');
+		free(pat);
+		lx->p = save;
+	} else if (k == 3 && (strcmp(a[1], "=") == 0 || strcmp(a[1], "==") == 0))
 		rc = strcmp(a[0], a[2]) == 0;
 	else if (k == 3 && strcmp(a[1], "!=") == 0)
 		rc = strcmp(a[0], a[2]) != 0;
@@ -743,8 +848,12 @@ parse_pattern(struct lex *lx, struct frame *f)
 	if (*lx->p == '(')
 		lx->p++;
 	for (;;) {
+		const char *ps;
+
 		skip_blanks(lx);
+		ps = lx->p;
 		if ((pat = sub_word(lx, W_PAT, 1)) == NULL) {
+			lx->p = ps;	/* skip_rest starts outside quotes */
 			rc = -1;
 			break;
 		}
@@ -792,6 +901,7 @@ parse_block(struct lex *lx, struct eval *ev)
 				f->state = S_PAT;
 				return 1;
 			}
+			lx->dry = !f->outer;	/* no arm runs yet, but the block is read */
 			warn(lx, "case: 'in' expected; block skipped");
 			f->taken = 1;
 			f->state = S_PAT;
@@ -857,6 +967,7 @@ parse_block(struct lex *lx, struct eval *ev)
 	}
 	if (word_is(lx->p, lx->end, "case")) {
 		struct sb w = { 0 };
+		const char *ws;
 
 		lx->p += 4;
 		if ((f = push(lx, ev, F_CASE, "case")) == NULL)
@@ -864,8 +975,10 @@ parse_block(struct lex *lx, struct eval *ev)
 		f->state = S_IN;
 		lx->dry = !f->outer;
 		skip_blanks(lx);
+		ws = lx->p;
 		if (parse_word(lx, &w, 0) == -1) {
 			free(w.s);
+			lx->p = ws;	/* skip_rest starts outside quotes */
 			warn(lx, "case subject not evaluated (%s); the 'case' block is skipped",
 			    lx->bad);
 			f->taken = 1;
@@ -905,17 +1018,113 @@ parse_block(struct lex *lx, struct eval *ev)
 	return 0;
 }
 
+/* A brace group's `{` or `}` at lx->p (a reserved word: a blank or the end after it). */
+static int
+brace_is(const struct lex *lx, char c)
+{
+	return lx->p < lx->end && *lx->p == c &&
+	    (lx->p + 1 == lx->end || strchr(" \t;&|)", lx->p[1]) != NULL);
+}
+
+/*
+ * `NAME() ...` or `function NAME ...`: advances past the header and returns 1 for a
+ * function definition.
+ */
+static int
+parse_funchead(struct lex *lx)
+{
+	const char *p = lx->p, *name;
+	int kw = word_is(p, lx->end, "function");
+
+	if (kw)
+		for (p += 8; p < lx->end && (*p == ' ' || *p == '\t'); p++)
+			;
+	for (name = p; p < lx->end && !isspace((unsigned char)*p) &&
+	    strchr("(){};|&<>\"'$`=\\", *p) == NULL; p++)
+		;
+	if (p == name)
+		return 0;
+	while (p < lx->end && (*p == ' ' || *p == '\t'))
+		p++;
+	if (p < lx->end && *p == '(') {
+		for (p++; p < lx->end && (*p == ' ' || *p == '\t'); p++)
+			;
+		if (p >= lx->end || *p != ')')
+			return 0;
+		p++;
+	} else if (!kw)
+		return 0;
+	lx->p = p;
+	return 1;
+}
+
+/*
+ * `A=1 cmd` or `A=1 | cmd`: assignments that only go to a command's environment (or to a
+ * subshell), never to the shell's variables. Returns that command's word, else NULL.
+ * Looks ahead without assigning anything.
+ */
+static const char *
+env_command(struct lex *lx)
+{
+	const char *save = lx->p, *bad = lx->bad, *cmd = NULL;
+	int dry = lx->dry, first = 1;
+
+	lx->dry = 1;
+	while (lx->p < lx->end && *lx->p != ';' && *lx->p != '#') {
+		const char *start = lx->p, *q;
+		struct sb val = { 0 };
+		int rc;
+
+		while (lx->p < lx->end && is_name(*lx->p))
+			lx->p++;
+		if (lx->p == start || !is_name_start(*start) || lx->p >= lx->end ||
+		    *lx->p != '=') {
+			/* not `&&`, `||` or a redirection: the assignments stay in the shell */
+			for (q = start; q < lx->end && isdigit((unsigned char)*q); q++)
+				;
+			if (!first && !(q < lx->end && (*q == '<' || *q == '>')) &&
+			    !(start + 1 < lx->end && start[0] == '&' && strchr("&>", start[1])) &&
+			    !(start + 1 < lx->end && start[0] == '|' && start[1] == '|'))
+				cmd = start;
+			break;
+		}
+		lx->p++;
+		rc = parse_word(lx, &val, W_ASSIGN);
+		free(val.s);
+		if (rc == -1)
+			break;
+		skip_blanks(lx);
+		first = 0;
+	}
+	lx->p = save;
+	lx->bad = bad;
+	lx->dry = dry;
+	return cmd;
+}
+
 /* One statement starting at lx->p; advances past it (to `;`, `#` or the end). */
 static void
 parse_statement(struct lex *lx, struct eval *ev)
 {
 	int prefix = 0;
+	const char *stmt, *cmd;
+	struct vmdef_kv *pend = NULL;	/* export/readonly: assigned once all are expanded */
+	size_t npend = 0;
 
 	skip_blanks(lx);
 	if (lx->p >= lx->end || *lx->p == '#' || *lx->p == ';')
 		return;
 	if (ev->skip > 0) {
-		/* inside a skipped loop: only count nesting, statement by statement */
+		/* inside a skipped loop or function: only count nesting, statement by statement */
+		while (word_is(lx->p, lx->end, "do") || word_is(lx->p, lx->end, "then") ||
+		    word_is(lx->p, lx->end, "else")) {
+			lx->p += *lx->p == 'd' ? 2 : 4;
+			skip_blanks(lx);
+		}
+		if (brace_is(lx, '{'))
+			ev->skip++;
+		else if (brace_is(lx, '}'))
+			ev->skip--;
 		for (int i = 0; block_open[i] != NULL; i++) {
 			if (word_is(lx->p, lx->end, block_open[i])) {
 				ev->skip++;
@@ -926,19 +1135,68 @@ parse_statement(struct lex *lx, struct eval *ev)
 				break;
 			}
 		}
-		skip_rest(lx);
+		skip_command(lx);
 		return;
+	}
+	if (ev->fnbody) {
+		ev->fnbody = 0;
+		if (brace_is(lx, '{')) {
+			ev->skip = 1;
+			lx->p++;
+			return;
+		}
 	}
 	lx->dry = !running(ev);
 	if (parse_block(lx, ev))
 		return;
 	lx->dry = !running(ev);
+	stmt = lx->p;
+	if (parse_funchead(lx)) {
+		warn(lx, "function definition not evaluated; its body is ignored");
+		ev->skipname = "function";
+		ev->skipline = lx->line;
+		skip_blanks(lx);
+		if (brace_is(lx, '{')) {
+			ev->skip = 1;	/* the body: skipped command by command */
+			lx->p++;
+		} else if (lx->p >= lx->end || *lx->p == '#')
+			ev->fnbody = 1;
+		else
+			skip_rest(lx);
+		return;
+	}
 	if (word_is(lx->p, lx->end, "export") || word_is(lx->p, lx->end, "readonly") ||
 	    word_is(lx->p, lx->end, "local")) {
 		while (lx->p < lx->end && is_name(*lx->p))
 			lx->p++;
 		skip_blanks(lx);
 		prefix = 1;
+	} else if (word_is(lx->p, lx->end, ":")) {
+		/* `: ${K:=default}`: the words are expanded for their assignments only */
+		for (lx->p++, skip_blanks(lx); lx->p < lx->end && *lx->p != ';' && *lx->p != '#';
+		    skip_blanks(lx)) {
+			struct sb w = { 0 };
+			const char *ws = lx->p;
+
+			if (parse_word(lx, &w, 0) == -1) {
+				warn(lx, "':' not evaluated (%s), skipped", lx->bad);
+				lx->p = ws;
+				skip_rest(lx);
+			} else if (lx->p == ws)
+				skip_rest(lx);	/* a newline the line joiner left unquoted */
+			free(w.s);
+		}
+		return;
+	} else if (!lx->dry && (cmd = env_command(lx)) != NULL) {
+		const char *e = cmd;
+
+		while (e < lx->end && !isspace((unsigned char)*e) && *e != ';')
+			e++;
+		warn(lx, "not an assignment, skipped with the assignments before it: '%.*s'",
+		    (int)(e - cmd > 40 ? 40 : e - cmd), cmd);
+		lx->p = stmt;
+		skip_rest(lx);
+		return;
 	}
 	while (lx->p < lx->end && *lx->p != ';' && *lx->p != '#') {
 		const char *start = lx->p;
@@ -964,21 +1222,36 @@ parse_statement(struct lex *lx, struct eval *ev)
 			    (int)(e - start > 40 ? 40 : e - start), start);
 			lx->p = start;
 			skip_rest(lx);
-			return;
+			break;
 		}
 		lx->p++;
 		lx->bad = NULL;
-		if (parse_word(lx, &val, 0) == -1) {
+		start = lx->p;
+		if (parse_word(lx, &val, W_ASSIGN) == -1) {
 			warn(lx, "%s: %s not evaluated; assignment skipped", name, lx->bad);
 			free(val.s);
+			lx->p = start;	/* skip_rest starts outside quotes */
 			skip_rest(lx);
-			return;
+			break;
 		}
 		v = sb_take(&val);
-		assign(lx, name, v);
-		free(v);
+		if (prefix) {
+			/* `export A=1 B=$A`: every word is expanded before any is assigned */
+			pend = xreallocarray(pend, npend + 1, sizeof *pend);
+			pend[npend].key = xstrdup(name);
+			pend[npend++].value = v;
+		} else {
+			assign(lx, name, v);
+			free(v);
+		}
 		skip_blanks(lx);
 	}
+	for (size_t i = 0; i < npend; i++) {
+		assign(lx, pend[i].key, pend[i].value);
+		free(pend[i].key);
+		free(pend[i].value);
+	}
+	free(pend);
 }
 
 struct vmdef *
@@ -1062,7 +1335,7 @@ vmdef_parse(const char *buf, size_t len, const char *path)
 		if (stmt.n > 0 && stmt.s[stmt.n - 1] == '\r')
 			stmt.s[--stmt.n] = '\0';
 
-		struct lex lx = { d, stmt.s ? stmt.s : "", NULL, first, NULL, 0, 0 };
+		struct lex lx = { d, stmt.s ? stmt.s : "", NULL, first, NULL, 0, 0, 0 };
 		lx.end = lx.p + stmt.n;
 		while (lx.p < lx.end) {
 			const char *before = lx.p;

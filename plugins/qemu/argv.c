@@ -443,6 +443,7 @@ add_timeopt(struct build *b)
 	if (split_words(t, &w, &why) != 0) {
 		rc = bad(b, "TIMEOPT", why, t);
 		free(why);
+		strv_free(&w);
 		return rc;
 	}
 	for (size_t i = 0; i < w.n; i++) {
@@ -551,6 +552,7 @@ add_vga(struct build *b)
 		if (split_words(v, &w, &why) != 0) {
 			rc = bad(b, "VGADRIVER", why, v);
 			free(why);
+			strv_free(&w);
 			return rc;
 		}
 		if (w.n != 2 || strcmp(w.v[0], "-vga") != 0) {

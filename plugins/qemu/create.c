@@ -160,11 +160,12 @@ create_opts_parse(struct subopt_list *so, struct qemu_opts *qo, struct create_op
 			    "wrapper scripts) has no effect in ctys", o->fields[4]);
 	}
 	if ((o = subopt_find(so, "ARGSADD")) != NULL) {
-		char *joined = xstrdup("");
+		char *joined;
 
 		if (strcasecmp(o->vals[0], "S") != 0)
 			return fail(cause, EXIT_USAGE, "ARGSADD:%s: only S (server, the QEMU command "
 			    "line) exists; C and B were never implemented", o->vals[0]);
+		joined = xstrdup("");
 		for (size_t i = 1; i < o->nvals; i++) {
 			char *t = xasprintf("%s%s%s", joined, i > 1 ? "%" : "", o->vals[i]);
 

@@ -518,6 +518,17 @@ qmp_enqueue(struct sup *s, const char *cmd, json_object *args, int kind, struct 
 	return p;
 }
 
+/* A client waiting for the end of something; -1 when too many wait already. */
+static int
+add_waiter(struct waiter *w, int *n, struct client *c, int cid)
+{
+	if (*n == MAX_WAITERS)
+		return -1;
+	w[*n].c = c;
+	w[(*n)++].cid = cid;
+	return 0;
+}
+
 /* --- SUSPEND (save the state to a file, stop QEMU) and its restore ------------------- */
 
 static void finish_migration(struct sup *, int ok, const char *why);
@@ -614,8 +625,7 @@ start_suspend(struct sup *s, struct client *c, int cid)
 	}
 	s->mig = MIG_SAVE;
 	s->mig_fd = fd;
-	s->waiters[s->nwaiters].c = c;
-	s->waiters[s->nwaiters++].cid = cid;
+	add_waiter(s->waiters, &s->nwaiters, c, cid);
 	if (c != NULL && s->cancel_by == 0)
 		s->cancel_by = c->pid;
 	s->cancel_started = now_mono();
@@ -1062,12 +1072,10 @@ cmd_keep(struct sup *s, struct client *c, int cid, const char *mode, int timeout
 			qmp_enqueue(s, "system_reset", NULL, REQ_CLIENT, c, cid, 0);
 		return;
 	}
-	if (s->nrwaiters == MAX_WAITERS) {
+	if (add_waiter(s->rwaiters, &s->nrwaiters, c, cid) == -1) {
 		reply_err(c, cid, EXIT_FAIL, "too many reboot requests");
 		return;
 	}
-	s->rwaiters[s->nrwaiters].c = c;
-	s->rwaiters[s->nrwaiters++].cid = cid;
 	if (s->rebooting)
 		return;
 	if (guest_stopped(s)) {
@@ -1119,12 +1127,10 @@ cmd_cancel(struct sup *s, struct client *c, int cid, json_object *req)
 		reply_err(c, cid, EXIT_STATE, "the VM is being suspended");
 		return;
 	}
-	if (s->nwaiters == MAX_WAITERS) {
+	if (add_waiter(s->waiters, &s->nwaiters, c, cid) == -1) {
 		reply_err(c, cid, EXIT_FAIL, "too many cancel requests");
 		return;
 	}
-	s->waiters[s->nwaiters].c = c;
-	s->waiters[s->nwaiters++].cid = cid;
 	if (c != NULL && s->cancel_by == 0)
 		s->cancel_by = c->pid;
 	if (s->end_cause != NULL)

@@ -13,7 +13,7 @@ expect 2 "label must not start with '-': '-rf'" "$CTYS" -a CANCEL=l:-rf
 expect 2 "refusing host name starting with '-': '-oProxyCommand=x'" "$CTYS" -a ISACTIVE=l:x -- -oProxyCommand=x
 expect 2 "remote hosts are not yet supported: 'host1'" "$CTYS" -a ISACTIVE=l:x host1
 expect 2 "CONSOLE:VNC is not supported yet" "$CTYS" -a CREATE=p:/x,CONSOLE:VNC
-expect 2 "CANCEL suboption 'RESET' is not supported yet" "$CTYS" -a CANCEL=l:x,RESET
+expect 2 "CANCEL suboption 'STACK' is not supported yet" "$CTYS" -a CANCEL=l:x,STACK
 
 def=$(make_vm nokernel "" "KERNELIMAGE=$T/missing-vmlinuz")
 expect 3 "$def:7: KERNELIMAGE: no such file: '$T/missing-vmlinuz'" "$CTYS" -a CREATE=p:$def
