@@ -1,9 +1,13 @@
 /*
  * VM definition files (.ctys/.conf): shell-style assignments plus `#@#KEY = value`
  * magic comments. Read as data, never executed: expansions ($V, ${V}, ${V:-x},
- * ${V-x}, ${V:+x}, ${V+x}, ${V:=x}) are evaluated statically from values in the file;
- * anything else (command substitution, loops, functions, unknown commands) gets one
- * `file:line:` warning and is skipped.
+ * ${V-x}, ${V:+x}, ${V+x}, ${V:=x}, ${#V}, ${V/p/r}, ${V//p/r}, ${V/#p/r}, ${V/%p/r},
+ * ${V%p}, ${V%%p}, ${V#p}, ${V##p}), `: ${V:=x}`, and the `case ... esac` and
+ * `if [ ... ]; then ... fi` blocks are evaluated statically from values in the file, with
+ * bash's semantics (glob patterns from unquoted text and expansions; `[[ a == p ]]`
+ * globs, `[ a = b ]` compares text); anything else (command substitution, loops,
+ * functions, `~`, `$'...'`, unknown commands, `A=1 cmd`) gets one `file:line:` warning
+ * and is skipped. tests/golden/vmdef/ holds a definition per feature, checked against bash.
  */
 #ifndef CTYS_VMDEF_H
 #define CTYS_VMDEF_H
