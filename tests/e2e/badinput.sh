@@ -42,6 +42,12 @@ expect 5 "no_such_prop" "$CTYS" -a CREATE=p:$def
 no_leftovers
 grep -q '"how":"qemu-error"' <<<"$(exit_record)" || fail "no exit record for the failed start"
 
+# a network bridge that does not exist is named, with the line, before QEMU starts
+def=$(make_vm nobridge "" "MAC0=52:54:00:00:00:09" "NETMODE0=bridge:ctysnobr0")
+expect 1 "nobridge.ctys:8: NETMODE0: bridge 'ctysnobr0' does not exist (ip link add ctysnobr0 type bridge)" \
+	"$CTYS" -a CREATE=p:$def
+no_leftovers
+
 # a broken configuration file is named with its line
 mkdir -p "$HOME/.ctys"
 printf 'cancel_timeout = 5\nno_such_option = 1\n' >"$HOME/.ctys/ctys.conf"
