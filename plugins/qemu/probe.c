@@ -950,9 +950,10 @@ reply_kvm(json_object *ret, struct qemu_caps *c)
 }
 
 static int
-probe_qmp(const char *binary, double deadline, struct qemu_caps *c, char **cause)
+probe_qmp(const char *binary, const char *accel, double deadline, struct qemu_caps *c,
+    char **cause)
 {
-	static const char *const fixed[] = { "-machine", "none", "-accel", "tcg", "-S",
+	const char *const fixed[] = { "-machine", "none", "-accel", accel, "-S",
 	    "-nodefaults", "-no-user-config", "-display", "none", "-qmp", "stdio" };
 	static const struct {
 		const char *cmd;
@@ -1014,9 +1015,11 @@ out:
 
 /* BINARY -netdev help: "Available netdev backend types:" and one name a line. */
 static int
-probe_netdevs(const char *binary, double deadline, struct qemu_caps *c, char **cause)
+probe_netdevs(const char *binary, const char *accel, double deadline, struct qemu_caps *c,
+    char **cause)
 {
-	char *argv[] = { (char *)binary, "-netdev", "help", NULL };
+	char *argv[] = { (char *)binary, "-machine", "none", "-accel", (char *)accel, "-netdev",
+	    "help", NULL };
 	const char *what = "-netdev help";
 	struct child ch;
 	char *line, *tail, *st;
@@ -1063,12 +1066,23 @@ probe_run(const char *binary, struct qemu_caps **caps, char **cause)
 {
 	struct qemu_caps *c = xcalloc(1, sizeof *c);
 	double deadline = now_mono() + PROBE_TIMEOUT;
+	const char *accel = "tcg";
 	int rc;
 
 	*caps = NULL;
 	c->binary = xstrdup(binary);
-	if ((rc = probe_qmp(binary, deadline, c, cause)) != 0 ||
-	    (rc = probe_netdevs(binary, deadline, c, cause)) != 0) {
+	rc = probe_qmp(binary, accel, deadline, c, cause);
+	if (rc != 0 && *cause != NULL && strstr(*cause, "invalid accelerator") != NULL) {
+		/* a KVM-only build (qemu-system-x86_64-microvm): qtest answers QMP as well */
+		qemu_caps_free(c);
+		c = xcalloc(1, sizeof *c);
+		c->binary = xstrdup(binary);
+		free(*cause);
+		*cause = NULL;
+		accel = "qtest";
+		rc = probe_qmp(binary, accel, deadline, c, cause);
+	}
+	if (rc != 0 || (rc = probe_netdevs(binary, accel, deadline, c, cause)) != 0) {
 		qemu_caps_free(c);
 		return rc;
 	}

@@ -318,6 +318,25 @@ status_json(struct sup *s)
 	return o;
 }
 
+/*
+ * status.json in the runtime directory: what `status` answers, rewritten (atomically) on
+ * every change of state, so that LIST reads files and never waits for a supervisor.
+ */
+static void
+publish_status(struct sup *s)
+{
+	json_object *o = status_json(s);
+	char *p = vmfile(s, "status.json"), *tmp = vmfile(s, "status.json.tmp");
+	const char *js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE);
+
+	if (file_write(tmp, js, strlen(js), 0600) == 0)
+		rename(tmp, p);
+	free(p);
+	free(tmp);
+	json_object_put(o);
+}
+
 static void
 record_event(struct sup *s, const char *name, json_object *data, double ts)
 {
@@ -482,6 +501,7 @@ on_qmp_event(struct sup *s, json_object *o)
 	} else if (strcmp(name, "GUEST_PANICKED") == 0)
 		strlcpy_chk(s->state, "guest-panicked", sizeof s->state);
 	record_event(s, name, data, t);
+	publish_status(s);
 	if (strcmp(name, "SHUTDOWN") == 0)
 		on_shutdown(s);
 	else if (strcmp(name, "GUEST_PANICKED") == 0)
@@ -881,8 +901,10 @@ on_qmp_reply(struct sup *s, json_object *o, int is_error)
 		qmp_enqueue(s, "query-status", NULL, REQ_STATUS, NULL, 0, 1);
 		break;
 	case REQ_STATUS:
-		if (!is_error && json_object_object_get_ex(ret, "status", &v))
+		if (!is_error && json_object_object_get_ex(ret, "status", &v)) {
 			strlcpy_chk(s->state, json_object_get_string(v), sizeof s->state);
+			publish_status(s);
+		}
 		if (s->qstage == Q_STATUS) {
 			s->qstage = Q_READY;
 			notify(s, 1, 0, NULL);
@@ -1705,6 +1727,7 @@ sup_main(struct sup_config *cfg, int notify_fd)
 	set_nonblock(s->qmp_fd);
 	s->create_deadline = now_mono() + cfg->create_timeout;
 	record_event(s, cfg->adopt_pid ? "CTYS_ADOPTED" : "CTYS_STARTED", NULL, now_real());
+	publish_status(s);
 
 	for (;;) {
 		struct pollfd pfd[512];
