@@ -19,6 +19,8 @@ const struct action_def action_table[] = {
 	  ACT_REMOTE_OK | ACT_NEEDS_ARG },
 	{ "INFO", "describe one VM: state, sockets, argv, events, or how it ended",
 	  ACT_REMOTE_OK | ACT_NEEDS_ARG },
+	{ "LIST", "every VM on this host: managed, suspended, stopped, foreign", ACT_REMOTE_OK },
+	{ "SHOW", "this host for QEMU: binaries, accelerators, directories", ACT_REMOTE_OK },
 	{ NULL, NULL, 0 }
 };
 

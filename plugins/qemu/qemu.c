@@ -61,6 +61,26 @@ static const struct subopt_spec info_specs[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+static const struct subopt_spec list_specs[] = {
+	{ "MACHINE", SUBOPT_NOARG, "the original's 22-field `;` record", 0 },
+	{ "TERSE", SUBOPT_NOARG, "the chosen fields, `;`-separated, no header", 0 },
+	{ "JSON", SUBOPT_NOARG, "an array of objects", 0 },
+	{ "TITLE|TITLEIDX", SUBOPT_NOARG, "a header line (with field indexes)", 0 },
+	{ "TAB_GEN", SUBOPT_ARG, "<idx>_<title>_<width>%...: a table of these fields", 0 },
+	{ "SORT", SUBOPT_ARG, "<field>[%DESC][%UNIQUE]", 0 },
+	{ "INACTIVE", SUBOPT_NOARG, "also suspended VMs and stopped ones with an exit record", 0 },
+	{ "NOFOREIGN", SUBOPT_NOARG, "only VMs ctys manages", 0 },
+	{ "PM|HOST|TYPE|LABEL|ID|PNAME|UUID|MAC|TCP|DISPLAY|CPORT|SPORT|PID|UID|GID|JOBID|"
+	  "IFNAME|CSTRG|EXEPATH|HRX|ACCELERATOR|ARCH|STATE|UPTIME|MANAGED|SPID|PORTS|CONSOLE|"
+	  "LAST|RID", SUBOPT_NOARG, "field switches: these columns, in this order", 0 },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct subopt_spec show_specs[] = {
+	{ "JSON", SUBOPT_NOARG, "one JSON object", 0 },
+	{ NULL, 0, NULL, 0 }
+};
+
 static const struct plugin_action qemu_actions[] = {
 	{ "CREATE", qemu_create, create_specs,
 	  "=<machine-address>[,BOOTMODE:..][,KERNEL:..][,INSTMODE:..][,ARGSADD:S%..][,PRINT]" },
@@ -68,6 +88,9 @@ static const struct plugin_action qemu_actions[] = {
 	  "=<machine-address>|ALL[,POWEROFF[:<seconds>]|FORCE][,TIMEOUT:<seconds>]" },
 	{ "ISACTIVE", qemu_isactive, isactive_specs, "=<machine-address>" },
 	{ "INFO", qemu_info, info_specs, "=<machine-address>[,JSON]" },
+	{ "LIST", qemu_list, list_specs, "[=MACHINE|TERSE|JSON|TAB_GEN:..][,<field>...][,SORT:..]"
+	  "[,INACTIVE]" },
+	{ "SHOW", qemu_show, show_specs, "[=JSON]" },
 	{ NULL, NULL, NULL, NULL }
 };
 

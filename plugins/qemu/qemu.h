@@ -8,5 +8,7 @@ int qemu_create(struct ctx *, struct subopt_list *);
 int qemu_cancel(struct ctx *, struct subopt_list *);
 int qemu_isactive(struct ctx *, struct subopt_list *);
 int qemu_info(struct ctx *, struct subopt_list *);
+int qemu_list(struct ctx *, struct subopt_list *);
+int qemu_show(struct ctx *, struct subopt_list *);
 
 #endif

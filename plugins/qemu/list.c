@@ -1,0 +1,539 @@
+/*
+ * LIST: every VM on this host, from files alone (no supervisor is asked, so a hung one
+ * costs nothing): the runtime directories and the status.json each supervisor keeps
+ * current; with INACTIVE also suspended VMs (their saved state) and stopped ones (their
+ * exit records); and every QEMU process ctys does not manage, from /proc (foreign, or
+ * libvirt's, shown read-only). Printed by the shared printer (src/printer.h).
+ */
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <dirent.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "exitcodes.h"
+#include "printer.h"
+#include "qemu.h"
+#include "rundir.h"
+#include "saved.h"
+#include "vm.h"
+
+enum {
+	F_HOST, F_TYPE, F_LABEL, F_ID, F_UUID, F_MAC, F_TCP, F_DISPLAY, F_CPORT, F_SPORT,
+	F_PID, F_UID, F_GID, F_CSTYPE, F_JOBID, F_IFNAME, F_RESERVED, F_CONTEXT, F_EXEPATH,
+	F_HRX, F_ACCEL, F_ARCH,
+	/* beyond the original's 22 */
+	F_STATE, F_UPTIME, F_MANAGED, F_SPID, F_PORTS, F_CONSOLE, F_LAST, F_RID,
+	NF
+};
+
+static const struct pr_field fields[NF] = {
+	[F_HOST] = { "host", "Host", "PM|HOST", 0, 0 },
+	[F_TYPE] = { "type", "Type", "TYPE", 0, 0 },
+	[F_LABEL] = { "label", "Label", "LABEL", 0, 0 },
+	[F_ID] = { "id", "Definition", "ID|PNAME", 0, 0 },
+	[F_UUID] = { "uuid", "UUID", "UUID", 36, 0 },
+	[F_MAC] = { "mac", "MAC", "MAC", 17, 0 },
+	[F_TCP] = { "tcp", "TCP", "TCP", 0, 0 },
+	[F_DISPLAY] = { "display", "Display", "DISPLAY", 0, 0 },
+	[F_CPORT] = { "cport", "CPort", "CPORT", 0, 1 },
+	[F_SPORT] = { "sport", "SPort", "SPORT", 0, 1 },
+	[F_PID] = { "pid", "PID", "PID", 0, 1 },
+	[F_UID] = { "uid", "User", "UID", 0, 0 },
+	[F_GID] = { "gid", "Group", "GID", 0, 0 },
+	[F_CSTYPE] = { "cstype", "C/S", NULL, 0, 0 },
+	[F_JOBID] = { "jobid", "Job", "JOBID", 0, 0 },
+	[F_IFNAME] = { "ifname", "IF", "IFNAME", 0, 0 },
+	[F_RESERVED] = { "reserved", "Reserved", NULL, 0, 0 },
+	[F_CONTEXT] = { "context", "Context", "CSTRG", 0, 0 },
+	[F_EXEPATH] = { "exepath", "Exepath", "EXEPATH", 0, 0 },
+	[F_HRX] = { "hyperrel", "Hyperrel", "HRX", 0, 0 },
+	[F_ACCEL] = { "accel", "Accel", "ACCELERATOR", 0, 0 },
+	[F_ARCH] = { "arch", "Arch", "ARCH", 0, 0 },
+	[F_STATE] = { "state", "State", "STATE", 0, 0 },
+	[F_UPTIME] = { "uptime", "Uptime", "UPTIME", 0, 1 },
+	[F_MANAGED] = { "managed", "By", "MANAGED", 0, 0 },
+	[F_SPID] = { "supervisor_pid", "SPID", "SPID", 0, 1 },
+	[F_PORTS] = { "ports", "Ports", "PORTS", 0, 0 },
+	[F_CONSOLE] = { "console", "Console", "CONSOLE", 0, 0 },
+	[F_LAST] = { "last_exit", "Last exit", "LAST", 0, 0 },
+	[F_RID] = { "rid", "RID", "RID", 16, 0 },
+};
+
+static const int table_cols[] = { F_LABEL, F_STATE, F_MANAGED, F_ACCEL, F_PID, F_UPTIME,
+    F_PORTS, F_ID, -1 };
+static const int machine_cols[] = { F_HOST, F_TYPE, F_LABEL, F_ID, F_UUID, F_MAC, F_TCP,
+    F_DISPLAY, F_CPORT, F_SPORT, F_PID, F_UID, F_GID, F_CSTYPE, F_JOBID, F_IFNAME,
+    F_RESERVED, F_CONTEXT, F_EXEPATH, F_HRX, F_ACCEL, F_ARCH, -1 };
+
+static const struct pr_schema qemu_list_schema = { fields, NF, table_cols, machine_cols };
+
+struct lister {
+	struct ctx *ctx;
+	struct pr_rows rows;
+	char host[256];
+	double now;
+	pid_t *mine;		/* QEMU pids ctys manages (not foreign) */
+	size_t nmine;
+	struct strv seen;	/* ids listed (running or suspended) */
+};
+
+static void
+set(char **v, int f, const char *s)
+{
+	free(v[f]);
+	v[f] = s != NULL && *s != '\0' ? xstrdup(s) : NULL;
+}
+
+static void
+setf(char **v, int f, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+setf(char **v, int f, const char *fmt, ...)
+{
+	va_list ap;
+
+	free(v[f]);
+	va_start(ap, fmt);
+	v[f] = xvasprintf(fmt, ap);
+	va_end(ap);
+}
+
+static void
+add_row(struct lister *l, char **v)
+{
+	pr_rows_add(&l->rows, (const char *const *)v);
+	for (int i = 0; i < NF; i++) {
+		free(v[i]);
+		v[i] = NULL;
+	}
+}
+
+/* "QEMU-x86_64" from ".../qemu-system-x86_64" (the original's session type). */
+static void
+type_arch(char **v, const char *exe)
+{
+	const char *b = exe ? strrchr(exe, '/') : NULL, *a;
+
+	b = b ? b + 1 : exe;
+	if (b != NULL && (a = strstr(b, "qemu-system-")) != NULL) {
+		setf(v, F_TYPE, "QEMU-%s", a + 12);
+		set(v, F_ARCH, a + 12);
+	} else
+		set(v, F_TYPE, "QEMU");
+}
+
+static void
+owner(char **v, const char *path)
+{
+	struct stat st;
+	struct passwd *pw;
+	struct group *gr;
+
+	if (stat(path, &st) == -1)
+		return;
+	if ((pw = getpwuid(st.st_uid)) != NULL)
+		set(v, F_UID, pw->pw_name);
+	else
+		setf(v, F_UID, "%u", (unsigned)st.st_uid);
+	if ((gr = getgrgid(st.st_gid)) != NULL)
+		set(v, F_GID, gr->gr_name);
+	else
+		setf(v, F_GID, "%u", (unsigned)st.st_gid);
+}
+
+/* MACs and the binary from a NUL-separated argv. */
+static void
+from_argv(char **v, const char *buf, size_t len)
+{
+	char macs[256] = "";
+	int first = 1;
+
+	for (size_t i = 0; i < len; i += strlen(buf + i) + 1) {
+		const char *a = buf + i, *m;
+
+		if (first) {
+			set(v, F_EXEPATH, a);
+			type_arch(v, a);
+			first = 0;
+		}
+		if (strstr(a, "qemu-system-") != NULL && strchr(a, '=') == NULL) {
+			set(v, F_EXEPATH, a);	/* after a WRAPPERCALL */
+			type_arch(v, a);
+		}
+		for (m = a; (m = strstr(m, "mac=")) != NULL; m += 4) {
+			if (m != a && m[-1] != ',' && m[-1] != 'c')	/* "mac=" or "macaddr=" */
+				continue;
+			if (strlen(macs) + 20 < sizeof macs) {
+				if (*macs)
+					strcat(macs, ",");
+				strncat(macs, m + 4, strcspn(m + 4, ","));
+			}
+		}
+	}
+	set(v, F_MAC, macs);
+}
+
+static char *
+read_trim(const char *dir, const char *name)
+{
+	char *p = rundir_file(dir, name), *t = file_read(p, 65536, NULL);
+	size_t n;
+
+	free(p);
+	if (t == NULL)
+		return NULL;
+	n = strlen(t);
+	while (n > 0 && (t[n - 1] == '\n' || t[n - 1] == ' '))
+		t[--n] = '\0';
+	for (char *c = t; *c; c++)
+		if (*c == '\n')
+			*c = ',';
+	return t;
+}
+
+static void
+managed_row(struct lister *l, struct vmrun *r)
+{
+	char *v[NF] = { 0 }, *p, *t, *buf;
+	json_object *st = NULL, *x;
+	size_t len;
+	int lockfd;
+
+	set(v, F_HOST, l->host);
+	set(v, F_LABEL, r->label);
+	set(v, F_ID, r->def);
+	set(v, F_UUID, r->uuid);
+	set(v, F_RID, r->id);
+	set(v, F_CSTYPE, "SERVER");
+	set(v, F_MANAGED, "ctys");
+	owner(v, r->dir);
+	p = rundir_file(r->dir, "status.json");
+	if ((t = file_read(p, 65536, NULL)) != NULL)
+		st = json_tokener_parse(t);
+	free(t);
+	free(p);
+	if (st != NULL) {
+		if (json_object_object_get_ex(st, "state", &x))
+			set(v, F_STATE, json_object_get_string(x));
+		if (json_object_object_get_ex(st, "accel", &x))
+			set(v, F_ACCEL, json_object_get_string(x));
+		if (json_object_object_get_ex(st, "qemu_version", &x) &&
+		    *json_object_get_string(x) != '\0')
+			setf(v, F_HRX, "QEMU-%s", json_object_get_string(x));
+		if (json_object_object_get_ex(st, "supervisor_pid", &x))
+			setf(v, F_SPID, "%d", json_object_get_int(x));
+		if (json_object_object_get_ex(st, "started", &x))
+			setf(v, F_UPTIME, "%.0f", l->now - json_object_get_double(x));
+		json_object_put(st);
+	}
+	if (r->qemu_pid > 0)
+		setf(v, F_PID, "%d", (int)r->qemu_pid);
+	p = rundir_file(r->dir, "argv");
+	if ((buf = file_read(p, 1 << 20, &len)) != NULL)
+		from_argv(v, buf, len);
+	free(buf);
+	free(p);
+	if ((t = read_trim(r->dir, "ports")) != NULL)
+		set(v, F_PORTS, t);
+	free(t);
+	p = rundir_file(r->dir, "console.sock");
+	set(v, F_CONSOLE, p);
+	free(p);
+	/* the supervisor's lock: if we can take it, nobody supervises this VM */
+	if ((lockfd = rundir_trylock(r->dir)) >= 0) {
+		close(lockfd);
+		set(v, F_STATE, vmrun_qemu_alive(r) ? "unsupervised" : "ghost");
+	} else if (v[F_STATE] == NULL)
+		set(v, F_STATE, "starting");
+	strv_add(&l->seen, r->id);
+	add_row(l, v);
+}
+
+static int
+seen(struct lister *l, const char *id)
+{
+	for (size_t i = 0; i < l->seen.n; i++)
+		if (strcmp(l->seen.v[i], id) == 0)
+			return 1;
+	return 0;
+}
+
+static json_object *
+json_file(const char *path)
+{
+	char *t = file_read(path, 4 << 20, NULL);
+	json_object *o = t ? json_tokener_parse(t) : NULL;
+
+	free(t);
+	if (o != NULL && !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	return o;
+}
+
+static const char *
+jstr(json_object *o, const char *k)
+{
+	json_object *v;
+
+	return json_object_object_get_ex(o, k, &v) ? json_object_get_string(v) : NULL;
+}
+
+/* INACTIVE: suspended VMs, then stopped ones with an exit record. */
+static void
+inactive_rows(struct lister *l)
+{
+	DIR *d;
+	struct dirent *de;
+	char *exits = xasprintf("%s/exits", l->ctx->paths->state);
+
+	if ((d = opendir(l->ctx->paths->save)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			char *v[NF] = { 0 }, *dir, *img, *meta;
+			json_object *o;
+
+			if (de->d_name[0] == '.' || seen(l, de->d_name))
+				continue;
+			dir = saved_dir(l->ctx->paths->save, de->d_name);
+			img = saved_image(dir);
+			meta = xasprintf("%s/meta.json", dir);
+			if (img != NULL && (o = json_file(meta)) != NULL) {
+				set(v, F_HOST, l->host);
+				set(v, F_LABEL, jstr(o, "label"));
+				set(v, F_ID, jstr(o, "definition"));
+				set(v, F_UUID, jstr(o, "uuid"));
+				set(v, F_ACCEL, jstr(o, "accel"));
+				set(v, F_STATE, "suspended");
+				set(v, F_MANAGED, "ctys");
+				set(v, F_RID, de->d_name);
+				set(v, F_CSTYPE, "SERVER");
+				if (jstr(o, "qemu_version") && *jstr(o, "qemu_version"))
+					setf(v, F_HRX, "QEMU-%s", jstr(o, "qemu_version"));
+				owner(v, img);
+				strv_add(&l->seen, de->d_name);
+				add_row(l, v);
+				json_object_put(o);
+			}
+			free(meta);
+			free(img);
+			free(dir);
+		}
+		closedir(d);
+	}
+	if ((d = opendir(exits)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			char *v[NF] = { 0 }, *p, *id;
+			size_t n = strlen(de->d_name);
+			json_object *o;
+
+			if (de->d_name[0] == '.' || n < 6 || strcmp(de->d_name + n - 5, ".json") != 0)
+				continue;
+			id = xstrndup(de->d_name, n - 5);
+			p = xasprintf("%s/%s", exits, de->d_name);
+			if (!seen(l, id) && (o = json_file(p)) != NULL) {
+				set(v, F_HOST, l->host);
+				set(v, F_LABEL, jstr(o, "label"));
+				set(v, F_ID, jstr(o, "definition"));
+				set(v, F_UUID, jstr(o, "uuid"));
+				set(v, F_STATE, "stopped");
+				set(v, F_LAST, jstr(o, "how"));
+				set(v, F_MANAGED, "ctys");
+				set(v, F_RID, id);
+				set(v, F_CSTYPE, "SERVER");
+				owner(v, p);
+				add_row(l, v);
+				json_object_put(o);
+			}
+			free(p);
+			free(id);
+		}
+		closedir(d);
+	}
+	free(exits);
+}
+
+/* A QEMU option's value from a QemuOpts-style argument: "path" of "socket,id=x,path=/a". */
+static const char *
+opt_value(const char *arg, const char *key, char *out, size_t outlen)
+{
+	size_t kl = strlen(key);
+
+	for (const char *p = arg; p != NULL; p = strchr(p, ',')) {
+		if (*p == ',')
+			p++;
+		if (strncmp(p, key, kl) == 0 && p[kl] == '=') {
+			size_t n = strcspn(p + kl + 1, ",");
+
+			if (n >= outlen)
+				n = outlen - 1;
+			memcpy(out, p + kl + 1, n);
+			out[n] = '\0';
+			return out;
+		}
+	}
+	return NULL;
+}
+
+/* Every QEMU process not in l->mine, from /proc: foreign, or libvirt's (read-only). */
+static void
+foreign_rows(struct lister *l)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char path[64], comm[64] = "", *cmd, *v[NF] = { 0 }, val[512], macs[256] = "";
+		size_t len, i;
+		pid_t pid;
+		FILE *f;
+		int libvirt = 0;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		pid = (pid_t)atoi(de->d_name);
+		for (i = 0; i < l->nmine && l->mine[i] != pid; i++)
+			;
+		if (i < l->nmine)
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+		if ((f = fopen(path, "re")) == NULL)
+			continue;
+		if (fgets(comm, sizeof comm, f) == NULL)
+			comm[0] = '\0';
+		fclose(f);
+		if (strncmp(comm, "qemu-system-", 12) != 0 && strncmp(comm, "qemu-kvm", 8) != 0 &&
+		    strcmp(comm, "kvm\n") != 0)
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
+		if ((cmd = file_read(path, 1 << 20, &len)) == NULL || len == 0) {
+			free(cmd);
+			continue;
+		}
+		set(v, F_HOST, l->host);
+		setf(v, F_PID, "%d", (int)pid);
+		set(v, F_CSTYPE, "SERVER");
+		set(v, F_STATE, "running");
+		set(v, F_EXEPATH, cmd);
+		type_arch(v, cmd);
+		snprintf(path, sizeof path, "/proc/%d", (int)pid);
+		owner(v, path);
+		for (i = 0; i < len; i += strlen(cmd + i) + 1) {
+			const char *a = cmd + i, *n = i + strlen(a) + 1 < len ? a + strlen(a) + 1 : NULL;
+
+			if (strstr(a, "/libvirt/") != NULL || strstr(a, "libvirt-") != NULL)
+				libvirt = 1;
+			if (n == NULL)
+				continue;
+			if (strcmp(a, "-name") == 0)
+				set(v, F_LABEL, opt_value(n, "guest", val, sizeof val) ? val :
+				    (strchr(n, '=') == NULL ? n : NULL));
+			else if (strcmp(a, "-uuid") == 0)
+				set(v, F_UUID, n);
+			else if (strcmp(a, "-accel") == 0 || strcmp(a, "-machine") == 0) {
+				if (opt_value(n, "accel", val, sizeof val) || (strcmp(a, "-accel") == 0 &&
+				    snprintf(val, sizeof val, "%.*s", (int)strcspn(n, ","), n) > 0))
+					set(v, F_ACCEL, val);
+			} else if (strcmp(a, "-enable-kvm") == 0)
+				set(v, F_ACCEL, "kvm");
+			else if (strcmp(a, "-vnc") == 0)
+				set(v, F_DISPLAY, n);
+			else if ((strcmp(a, "-qmp") == 0 || strcmp(a, "-monitor") == 0) &&
+			    strncmp(n, "unix:", 5) == 0)
+				setf(v, F_CONTEXT, "%.*s", (int)strcspn(n + 5, ","), n + 5);
+			else if (strcmp(a, "-chardev") == 0 && strncmp(n, "socket", 6) == 0 &&
+			    opt_value(n, "path", val, sizeof val) && v[F_CONTEXT] == NULL)
+				set(v, F_CONTEXT, val);
+			if ((strcmp(a, "-device") == 0 || strcmp(a, "-net") == 0 ||
+			    strcmp(a, "-nic") == 0) && (opt_value(n, "mac", val, sizeof val) ||
+			    opt_value(n, "macaddr", val, sizeof val)) && strlen(macs) + strlen(val) + 2 <
+			    sizeof macs) {
+				if (*macs)
+					strcat(macs, ",");
+				strcat(macs, val);
+			}
+		}
+		set(v, F_MAC, macs);
+		if (v[F_ACCEL] == NULL)
+			set(v, F_ACCEL, "tcg");
+		set(v, F_MANAGED, libvirt ? "libvirt" : "foreign");
+		add_row(l, v);
+		free(cmd);
+	}
+	closedir(d);
+}
+
+int
+qemu_list(struct ctx *ctx, struct subopt_list *so)
+{
+	struct lister l = { .ctx = ctx };
+	struct pr_opts po;
+	struct vmrun *vms = NULL;
+	size_t n = 0;
+	char *cause = NULL;
+	int rc, inactive = 0, foreign = 1;
+	struct subopt *o;
+
+	if ((rc = pr_opts_parse(&qemu_list_schema, so, &po, &cause)) != 0) {
+		log_err("%s", cause);
+		free(cause);
+		return rc;
+	}
+	if ((o = subopt_find(so, "INACTIVE")) != NULL) {
+		o->used = 1;
+		inactive = 1;
+	}
+	if ((o = subopt_find(so, "NOFOREIGN")) != NULL) {
+		o->used = 1;
+		foreign = 0;
+	}
+	l.rows.nfields = NF;
+	l.now = now_real();
+	if (gethostname(l.host, sizeof l.host) != 0)
+		strlcpy_chk(l.host, "localhost", sizeof l.host);
+	l.host[strcspn(l.host, ".")] = '\0';
+	rundir_list(ctx->paths->run, &vms, &n);
+	l.mine = xcalloc(n + 1, sizeof *l.mine);
+	for (size_t i = 0; i < n; i++) {
+		managed_row(&l, &vms[i]);
+		l.mine[l.nmine++] = vms[i].qemu_pid;
+	}
+	if (inactive)
+		inactive_rows(&l);
+	if (foreign)
+		foreign_rows(&l);
+	pr_print(stdout, &qemu_list_schema, &po, &l.rows);
+	fflush(stdout);
+	/* a VM without its supervisor gets one again (its policy applies), after the answer */
+	for (size_t i = 0; i < n; i++) {
+		int fd = rundir_trylock(vms[i].dir);
+
+		if (fd >= 0) {
+			struct ctl_client c;
+
+			close(fd);
+			if (vmrun_qemu_alive(&vms[i]) && vm_connect(ctx, &vms[i], &c, &cause) == 0)
+				ctl_close(&c);
+			free(cause);
+			cause = NULL;
+		}
+	}
+	pr_rows_free(&l.rows);
+	pr_opts_free(&po);
+	strv_free(&l.seen);
+	free(l.mine);
+	vmrun_list_free(vms, n);
+	return EXIT_OK;
+}
