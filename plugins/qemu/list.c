@@ -21,6 +21,7 @@
 #include <json-c/json.h>
 
 #include "exitcodes.h"
+#include "foreign.h"
 #include "printer.h"
 #include "qemu.h"
 #include "rundir.h"
@@ -363,116 +364,35 @@ inactive_rows(struct lister *l)
 	free(exits);
 }
 
-/* A QEMU option's value from a QemuOpts-style argument: "path" of "socket,id=x,path=/a". */
-static const char *
-opt_value(const char *arg, const char *key, char *out, size_t outlen)
-{
-	size_t kl = strlen(key);
-
-	for (const char *p = arg; p != NULL; p = strchr(p, ',')) {
-		if (*p == ',')
-			p++;
-		if (strncmp(p, key, kl) == 0 && p[kl] == '=') {
-			size_t n = strcspn(p + kl + 1, ",");
-
-			if (n >= outlen)
-				n = outlen - 1;
-			memcpy(out, p + kl + 1, n);
-			out[n] = '\0';
-			return out;
-		}
-	}
-	return NULL;
-}
-
-/* Every QEMU process not in l->mine, from /proc: foreign, or libvirt's (read-only). */
+/* Every QEMU process ctys does not manage: foreign, or libvirt's (read-only). */
 static void
 foreign_rows(struct lister *l)
 {
-	DIR *d = opendir("/proc");
-	struct dirent *de;
+	struct foreign *fv;
+	size_t n = foreign_scan(l->mine, l->nmine, &fv);
 
-	if (d == NULL)
-		return;
-	while ((de = readdir(d)) != NULL) {
-		char path[64], comm[64] = "", *cmd, *v[NF] = { 0 }, val[512], macs[256] = "";
-		size_t len, i;
-		pid_t pid;
-		FILE *f;
-		int libvirt = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct foreign *f = &fv[i];
+		char *v[NF] = { 0 }, path[64];
 
-		if (!isdigit((unsigned char)de->d_name[0]))
-			continue;
-		pid = (pid_t)atoi(de->d_name);
-		for (i = 0; i < l->nmine && l->mine[i] != pid; i++)
-			;
-		if (i < l->nmine)
-			continue;
-		snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
-		if ((f = fopen(path, "re")) == NULL)
-			continue;
-		if (fgets(comm, sizeof comm, f) == NULL)
-			comm[0] = '\0';
-		fclose(f);
-		if (strncmp(comm, "qemu-system-", 12) != 0 && strncmp(comm, "qemu-kvm", 8) != 0 &&
-		    strcmp(comm, "kvm\n") != 0)
-			continue;
-		snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
-		if ((cmd = file_read(path, 1 << 20, &len)) == NULL || len == 0) {
-			free(cmd);
-			continue;
-		}
 		set(v, F_HOST, l->host);
-		setf(v, F_PID, "%d", (int)pid);
+		setf(v, F_PID, "%d", (int)f->pid);
 		set(v, F_CSTYPE, "SERVER");
 		set(v, F_STATE, "running");
-		set(v, F_EXEPATH, cmd);
-		type_arch(v, cmd);
-		snprintf(path, sizeof path, "/proc/%d", (int)pid);
+		set(v, F_EXEPATH, f->exe);
+		type_arch(v, f->exe);
+		snprintf(path, sizeof path, "/proc/%d", (int)f->pid);
 		owner(v, path);
-		for (i = 0; i < len; i += strlen(cmd + i) + 1) {
-			const char *a = cmd + i, *n = i + strlen(a) + 1 < len ? a + strlen(a) + 1 : NULL;
-
-			if (strstr(a, "/libvirt/") != NULL || strstr(a, "libvirt-") != NULL)
-				libvirt = 1;
-			if (n == NULL)
-				continue;
-			if (strcmp(a, "-name") == 0)
-				set(v, F_LABEL, opt_value(n, "guest", val, sizeof val) ? val :
-				    (strchr(n, '=') == NULL ? n : NULL));
-			else if (strcmp(a, "-uuid") == 0)
-				set(v, F_UUID, n);
-			else if (strcmp(a, "-accel") == 0 || strcmp(a, "-machine") == 0) {
-				if (opt_value(n, "accel", val, sizeof val) || (strcmp(a, "-accel") == 0 &&
-				    snprintf(val, sizeof val, "%.*s", (int)strcspn(n, ","), n) > 0))
-					set(v, F_ACCEL, val);
-			} else if (strcmp(a, "-enable-kvm") == 0)
-				set(v, F_ACCEL, "kvm");
-			else if (strcmp(a, "-vnc") == 0)
-				set(v, F_DISPLAY, n);
-			else if ((strcmp(a, "-qmp") == 0 || strcmp(a, "-monitor") == 0) &&
-			    strncmp(n, "unix:", 5) == 0)
-				setf(v, F_CONTEXT, "%.*s", (int)strcspn(n + 5, ","), n + 5);
-			else if (strcmp(a, "-chardev") == 0 && strncmp(n, "socket", 6) == 0 &&
-			    opt_value(n, "path", val, sizeof val) && v[F_CONTEXT] == NULL)
-				set(v, F_CONTEXT, val);
-			if ((strcmp(a, "-device") == 0 || strcmp(a, "-net") == 0 ||
-			    strcmp(a, "-nic") == 0) && (opt_value(n, "mac", val, sizeof val) ||
-			    opt_value(n, "macaddr", val, sizeof val)) && strlen(macs) + strlen(val) + 2 <
-			    sizeof macs) {
-				if (*macs)
-					strcat(macs, ",");
-				strcat(macs, val);
-			}
-		}
-		set(v, F_MAC, macs);
-		if (v[F_ACCEL] == NULL)
-			set(v, F_ACCEL, "tcg");
-		set(v, F_MANAGED, libvirt ? "libvirt" : "foreign");
+		set(v, F_LABEL, f->label);
+		set(v, F_UUID, f->uuid);
+		set(v, F_ACCEL, f->accel);
+		set(v, F_DISPLAY, f->display);
+		set(v, F_CONTEXT, f->qmp ? f->qmp : f->monitor);
+		set(v, F_MAC, f->macs);
+		set(v, F_MANAGED, f->libvirt ? "libvirt" : "foreign");
 		add_row(l, v);
-		free(cmd);
 	}
-	closedir(d);
+	foreign_list_free(fv, n);
 }
 
 int
