@@ -11,6 +11,7 @@
 	{ ADDR_KEYS_FNAME, SUBOPT_ARG, "substring of the definition path", 0 }, \
 	{ ADDR_KEYS_MAC, SUBOPT_ARG, "MAC address (#@#MAC<n>)", 0 }, \
 	{ ADDR_KEYS_TCP, SUBOPT_ARG, "IP address (#@#IP<n>)", 0 }, \
+	{ ADDR_KEYS_PID, SUBOPT_ARG, "QEMU process id (also one ctys did not start)", 0 }, \
 	{ "DBRECORD|DBREC|DR", SUBOPT_ARG, "inventory record index", 1 }
 
 static const struct subopt_spec create_specs[] = {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "exitcodes.h"
+#include "foreign.h"
 #include "locate.h"
 #include "supervisor.h"
 #include "util.h"
@@ -32,6 +33,8 @@ vm_addr_parse(struct subopt_list *l, struct vm_addr *a, int allow_all, char **ca
 			dst = &a->mac;
 		else if (subopt_key_is(o->key, ADDR_KEYS_TCP))
 			dst = &a->tcp;
+		else if (subopt_key_is(o->key, ADDR_KEYS_PID))
+			dst = &a->pid;
 		else if (subopt_key_is(o->key, ADDR_KEYS_BASE)) {
 			o->used = 1;
 			if (o->arg == NULL || *o->arg == '\0')
@@ -60,13 +63,16 @@ vm_addr_parse(struct subopt_list *l, struct vm_addr *a, int allow_all, char **ca
 		return fail(cause, EXIT_USAGE, "label must not start with '-': '%s'", a->label);
 	if (a->path != NULL && a->path[0] != '/')
 		return fail(cause, EXIT_USAGE, "P: needs an absolute path: '%s'", a->path);
+	if (a->pid != NULL && (!str_is_uint(a->pid) || atoi(a->pid) <= 0))
+		return fail(cause, EXIT_USAGE, "PID: not a process id: '%s'", a->pid);
 	if (a->mac != NULL && strlen(a->mac) != 17)
 		return fail(cause, EXIT_USAGE, "M: not a MAC address: '%s'", a->mac);
 	if (!a->all && a->label == NULL && a->uuid == NULL && a->path == NULL &&
-	    a->fname == NULL && a->mac == NULL && a->tcp == NULL)
+	    a->fname == NULL && a->mac == NULL && a->tcp == NULL && a->pid == NULL)
 		return fail(cause, EXIT_USAGE, "no machine-address given (P:<path>, L:<label>, "
-		    "U:<uuid>, F:<part of path>, M:<mac>, T:<ip>%s)", allow_all ? " or ALL" : "");
-	if (a->all && (a->label || a->uuid || a->path || a->fname || a->mac || a->tcp))
+		    "U:<uuid>, F:<part of path>, M:<mac>, T:<ip>, PID:<pid>%s)",
+		    allow_all ? " or ALL" : "");
+	if (a->all && (a->label || a->uuid || a->path || a->fname || a->mac || a->tcp || a->pid))
 		return fail(cause, EXIT_USAGE, "ALL cannot be combined with a machine-address");
 	if (a->all)
 		a->text = xstrdup("ALL");
@@ -82,6 +88,7 @@ vm_addr_free(struct vm_addr *a)
 	free(a->fname);
 	free(a->mac);
 	free(a->tcp);
+	free(a->pid);
 	strv_free(&a->bases);
 	free(a->text);
 	memset(a, 0, sizeof *a);
@@ -120,6 +127,8 @@ matches(const struct vm_addr *a, const struct vmrun *r)
 {
 	if (a->all)
 		return 1;
+	if (a->pid && atoi(a->pid) != (int)r->qemu_pid)
+		return 0;
 	if (a->label && strcmp(a->label, r->label) != 0)
 		return 0;
 	if (a->uuid && (r->uuid == NULL || strcasecmp(a->uuid, r->uuid) != 0))
@@ -161,6 +170,110 @@ is_ghost(struct vmrun *r)
 	return 1;
 }
 
+static int adopt(struct ctx *, struct vmrun *, int lockfd, char **cause);
+
+/*
+ * Takes over a QEMU ctys did not start: a runtime directory whose qmp.sock is a link to
+ * the QEMU's own QMP socket, and a supervisor that adopts it. Returns 1 when one was
+ * adopted, 0 when none matches, -1 when the match cannot be adopted (said why).
+ */
+static int
+adopt_foreign(struct ctx *ctx, const struct vm_addr *a)
+{
+	struct foreign *fv;
+	size_t nf = foreign_scan(NULL, 0, &fv);
+	struct foreign *f = NULL;
+	char *cause = NULL, *dir = NULL, *id, *pseudo, *p, *buf;
+	size_t len;
+	int rc = 0, lockfd;
+
+	for (size_t i = 0; i < nf; i++) {
+		if ((a->pid && atoi(a->pid) != (int)fv[i].pid) ||
+		    (a->label && (fv[i].label == NULL || strcmp(a->label, fv[i].label) != 0)) ||
+		    (a->uuid && (fv[i].uuid == NULL || strcasecmp(a->uuid, fv[i].uuid) != 0)) ||
+		    a->path || a->fname || a->mac || a->tcp)
+			continue;
+		if (f != NULL) {
+			log_err("'%s' matches several QEMUs ctys did not start (pids %d, %d): name "
+			    "one with PID:", a->text, (int)f->pid, (int)fv[i].pid);
+			foreign_list_free(fv, nf);
+			return -1;
+		}
+		f = &fv[i];
+	}
+	if (f == NULL) {
+		foreign_list_free(fv, nf);
+		return 0;
+	}
+	if (f->libvirt) {
+		log_err("'%s' (pid %d) is managed by libvirt; ctys leaves it alone", a->text,
+		    (int)f->pid);
+		rc = -1;
+	} else if (f->qmp == NULL) {
+		log_err("'%s' (pid %d) serves no QMP on a UNIX socket (-qmp unix:...,server=on); "
+		    "ctys cannot control it", a->text, (int)f->pid);
+		rc = -1;
+	}
+	if (rc != 0) {
+		foreign_list_free(fv, nf);
+		return rc;
+	}
+	pseudo = xasprintf("foreign:%d:%llu", (int)f->pid, proc_starttime(f->pid));
+	id = rundir_id(f->uuid, pseudo);
+	if (rundir_claim(ctx->paths->run, id, f->label ? f->label : pseudo, f->uuid, "", &lockfd,
+	    &dir, &cause) != 0) {
+		log_err("%s", cause);
+		rc = -1;
+		goto out;
+	}
+	p = rundir_file(dir, "qmp.sock");
+	if (symlink(f->qmp, p) == -1 || rundir_write_pid(dir, f->pid) == -1) {
+		log_err("cannot prepare '%s': %s", dir, strerror(errno));
+		free(p);
+		rmdir_flat(dir);
+		close(lockfd);
+		rc = -1;
+		goto out;
+	}
+	free(p);
+	/* its command line, for INFO */
+	p = xasprintf("/proc/%d/cmdline", (int)f->pid);
+	if ((buf = file_read(p, 1 << 20, &len)) != NULL) {
+		char *q = rundir_file(dir, "argv");
+
+		file_write(q, buf, len, 0600);
+		free(q);
+	}
+	free(buf);
+	free(p);
+	p = rundir_file(dir, "accel");
+	file_write(p, f->accel, strlen(f->accel), 0600);
+	free(p);
+	{
+		struct vmrun r;
+
+		if (rundir_read(ctx->paths->run, id, &r) == 0) {
+			log_warn("adopting QEMU pid %d ('%s'), which ctys did not start", (int)f->pid,
+			    r.label);
+			rc = adopt(ctx, &r, lockfd, &cause) == 0 ? 1 : -1;
+			if (rc == -1) {
+				log_err("%s", cause);
+				rmdir_flat(dir);
+			}
+			vmrun_clear(&r);
+		} else
+			rc = -1;
+	}
+	close(lockfd);
+out:
+	free(cause);
+	free(dir);
+	free(id);
+	free(pseudo);
+	foreign_list_free(fv, nf);
+	return rc;
+}
+
 int
 vm_running(struct ctx *ctx, const struct vm_addr *a, struct vmrun **out, size_t *n)
 {
@@ -180,6 +293,8 @@ vm_running(struct ctx *ctx, const struct vm_addr *a, struct vmrun **out, size_t 
 	}
 	if (k == 0) {
 		free(all);
+		if (!a->all && (a->label || a->uuid || a->pid) && adopt_foreign(ctx, a) == 1)
+			return vm_running(ctx, a, out, n);
 		return 0;
 	}
 	*out = all;

@@ -13,6 +13,7 @@ struct vm_addr {
 	char *fname;	/* F:, FNAME:, FILENAME: substring of the definition path */
 	char *mac;	/* M:, MAC: */
 	char *tcp;	/* T:, TCP: an IP address of #@#IP<n> */
+	char *pid;	/* PID: the QEMU process (also one ctys did not start) */
 	struct strv bases;	/* B:, BASE:, BASEPATH: p1%p2 (scan only these) */
 	int all;	/* ALL */
 	char *text;	/* as the user wrote it, for messages */
@@ -25,13 +26,17 @@ struct vm_addr {
 #define ADDR_KEYS_MAC "MAC|M"
 #define ADDR_KEYS_TCP "TCP|T"
 #define ADDR_KEYS_BASE "BASEPATH|BASE|B"
+#define ADDR_KEYS_PID "PID"
 
 /* Takes the machine-address suboptions. Returns 0 or EXIT_USAGE with *cause. */
 int vm_addr_parse(struct subopt_list *, struct vm_addr *, int allow_all, char **cause);
 void vm_addr_free(struct vm_addr *);
 /*
  * The running VMs matching the address (all of them for ALL), from the runtime
- * directories alone. Ghosts met on the way are reported and removed.
+ * directories. Ghosts met on the way are reported and removed. When none matches an
+ * L:, U: or PID: address, a QEMU ctys did not start that matches it (and serves QMP on a
+ * UNIX socket, and is not libvirt's) is adopted: it gets a runtime directory and a
+ * supervisor, and from then on is handled like any other.
  */
 int vm_running(struct ctx *, const struct vm_addr *, struct vmrun **out, size_t *n);
 /*

@@ -70,7 +70,16 @@ qemu-system-x86_64 -name guest=handmade -machine accel=tcg -m 64 -nodefaults -di
 [ "$(field handmade pid)" = "$(cat "$T/hand.pid")" ] || fail "foreign pid"
 [ "$(field handmade context)" = "$T/hand.qmp" ] || fail "foreign QMP socket: $(field handmade context)"
 list NOFOREIGN | grep -q handmade && fail "NOFOREIGN listed a foreign QEMU"
-kill "$(cat "$T/hand.pid")"
+# ... and taken over on first contact: ISACTIVE by pid adopts it, then it is ctys's
+hpid=$(cat "$T/hand.pid")
+expect 0 "adopting QEMU pid $hpid" "$CTYS" -a ISACTIVE=PID:$hpid
+[ "$(field handmade managed)" = ctys ] || fail "adopted: $(field handmade managed)"
+"$CTYS" -a INFO=l:handmade | grep -q "^qemu pid: *$hpid " || fail "INFO of the adopted QEMU"
+expect 0 "" "$CTYS" -a CANCEL=l:handmade,FORCE
+# (gone, or a zombie its parent, init here, has not reaped yet)
+st=$(awk '{print $3}' "/proc/$hpid/stat" 2>/dev/null)
+[ -z "$st" ] || [ "$st" = Z ] || fail "the adopted QEMU still runs (state $st)"
+grep -q '"label":"handmade"' "$T"/state/ctys/exits/*.json || fail "no exit record for the adopted QEMU"
 
 # a frozen supervisor costs LIST nothing
 d=$(vmdir paused1)
