@@ -80,6 +80,7 @@ static const struct pr_schema qemu_list_schema = { fields, NF, table_cols, machi
 
 struct lister {
 	struct ctx *ctx;
+	struct strv orphans;	/* runtime dirs whose QEMU lives without a supervisor */
 	struct pr_rows rows;
 	char host[256];
 	double now;
@@ -136,52 +137,46 @@ type_arch(char **v, const char *exe)
 static void
 owner(char **v, const char *path)
 {
+	static uid_t last_uid = (uid_t)-1;
+	static gid_t last_gid = (gid_t)-1;
+	static char uname[64], gname[64];
 	struct stat st;
 	struct passwd *pw;
 	struct group *gr;
 
 	if (stat(path, &st) == -1)
 		return;
-	if ((pw = getpwuid(st.st_uid)) != NULL)
-		set(v, F_UID, pw->pw_name);
-	else
-		setf(v, F_UID, "%u", (unsigned)st.st_uid);
-	if ((gr = getgrgid(st.st_gid)) != NULL)
-		set(v, F_GID, gr->gr_name);
-	else
-		setf(v, F_GID, "%u", (unsigned)st.st_gid);
+	/* one user owns most VMs: ask NSS once */
+	if (st.st_uid != last_uid) {
+		last_uid = st.st_uid;
+		if ((pw = getpwuid(st.st_uid)) != NULL)
+			snprintf(uname, sizeof uname, "%s", pw->pw_name);
+		else
+			snprintf(uname, sizeof uname, "%u", (unsigned)st.st_uid);
+	}
+	if (st.st_gid != last_gid) {
+		last_gid = st.st_gid;
+		if ((gr = getgrgid(st.st_gid)) != NULL)
+			snprintf(gname, sizeof gname, "%s", gr->gr_name);
+		else
+			snprintf(gname, sizeof gname, "%u", (unsigned)st.st_gid);
+	}
+	set(v, F_UID, uname);
+	set(v, F_GID, gname);
 }
 
 /* MACs and the binary from a NUL-separated argv. */
 static void
 from_argv(char **v, const char *buf, size_t len)
 {
-	char macs[256] = "";
-	int first = 1;
+	char *exe, *macs;
 
-	for (size_t i = 0; i < len; i += strlen(buf + i) + 1) {
-		const char *a = buf + i, *m;
-
-		if (first) {
-			set(v, F_EXEPATH, a);
-			type_arch(v, a);
-			first = 0;
-		}
-		if (strstr(a, "qemu-system-") != NULL && strchr(a, '=') == NULL) {
-			set(v, F_EXEPATH, a);	/* after a WRAPPERCALL */
-			type_arch(v, a);
-		}
-		for (m = a; (m = strstr(m, "mac=")) != NULL; m += 4) {
-			if (m != a && m[-1] != ',' && m[-1] != 'c')	/* "mac=" or "macaddr=" */
-				continue;
-			if (strlen(macs) + 20 < sizeof macs) {
-				if (*macs)
-					strcat(macs, ",");
-				strncat(macs, m + 4, strcspn(m + 4, ","));
-			}
-		}
-	}
+	rundir_argv_facts(buf, len, &exe, &macs);
+	set(v, F_EXEPATH, exe);
+	type_arch(v, exe);
 	set(v, F_MAC, macs);
+	free(exe);
+	free(macs);
 }
 
 static char *
@@ -254,10 +249,83 @@ managed_row(struct lister *l, struct vmrun *r)
 	if ((lockfd = rundir_trylock(r->dir)) >= 0) {
 		close(lockfd);
 		set(v, F_STATE, vmrun_qemu_alive(r) ? "unsupervised" : "ghost");
+		if (vmrun_qemu_alive(r))
+			strv_add(&l->orphans, r->id);
 	} else if (v[F_STATE] == NULL)
 		set(v, F_STATE, "starting");
+	l->mine = xreallocarray(l->mine, l->nmine + 1, sizeof *l->mine);
+	l->mine[l->nmine++] = r->qemu_pid;
 	strv_add(&l->seen, r->id);
 	add_row(l, v);
+}
+
+static const char *jstr(json_object *, const char *);
+
+/*
+ * One VM from its status.json alone (what its supervisor keeps current); 0, or -1 when
+ * there is none yet (a VM being started: the slower path reads the directory).
+ */
+static int
+status_row(struct lister *l, const char *id)
+{
+	char *dir = xasprintf("%s/%s", l->ctx->paths->run, id), *p, *t, *v[NF] = { 0 };
+	json_object *st, *x;
+	int lockfd;
+	pid_t qpid = 0;
+
+	p = rundir_file(dir, "status.json");
+	t = file_read(p, 65536, NULL);
+	free(p);
+	if (t == NULL || (st = json_tokener_parse(t)) == NULL) {
+		free(t);
+		free(dir);
+		return -1;
+	}
+	free(t);
+	set(v, F_HOST, l->host);
+	set(v, F_LABEL, jstr(st, "label"));
+	set(v, F_ID, jstr(st, "definition"));
+	set(v, F_UUID, jstr(st, "uuid"));
+	set(v, F_RID, id);
+	set(v, F_CSTYPE, "SERVER");
+	set(v, F_MANAGED, "ctys");
+	set(v, F_STATE, jstr(st, "state"));
+	set(v, F_ACCEL, jstr(st, "accel"));
+	set(v, F_EXEPATH, jstr(st, "exe"));
+	type_arch(v, jstr(st, "exe"));
+	set(v, F_MAC, jstr(st, "macs"));
+	set(v, F_PORTS, jstr(st, "ports"));
+	if (jstr(st, "qemu_version") && *jstr(st, "qemu_version"))
+		setf(v, F_HRX, "QEMU-%s", jstr(st, "qemu_version"));
+	if (json_object_object_get_ex(st, "qemu_pid", &x) && (qpid = json_object_get_int(x)) > 0)
+		setf(v, F_PID, "%d", (int)qpid);
+	if (json_object_object_get_ex(st, "supervisor_pid", &x))
+		setf(v, F_SPID, "%d", json_object_get_int(x));
+	if (json_object_object_get_ex(st, "started", &x))
+		setf(v, F_UPTIME, "%.0f", l->now - json_object_get_double(x));
+	json_object_put(st);
+	owner(v, dir);
+	p = rundir_file(dir, "console.sock");
+	set(v, F_CONSOLE, p);
+	free(p);
+	/* the supervisor's lock: if we can take it, nobody supervises this VM */
+	if ((lockfd = rundir_trylock(dir)) >= 0) {
+		struct vmrun r;
+
+		close(lockfd);
+		if (rundir_read(l->ctx->paths->run, id, &r) == 0 && vmrun_qemu_alive(&r)) {
+			set(v, F_STATE, "unsupervised");
+			strv_add(&l->orphans, id);
+		} else
+			set(v, F_STATE, "ghost");
+		vmrun_clear(&r);
+	}
+	l->mine = xreallocarray(l->mine, l->nmine + 1, sizeof *l->mine);
+	l->mine[l->nmine++] = qpid;
+	strv_add(&l->seen, id);
+	add_row(l, v);
+	free(dir);
+	return 0;
 }
 
 static int
@@ -400,8 +468,6 @@ qemu_list(struct ctx *ctx, struct subopt_list *so)
 {
 	struct lister l = { .ctx = ctx };
 	struct pr_opts po;
-	struct vmrun *vms = NULL;
-	size_t n = 0;
 	char *cause = NULL;
 	int rc, inactive = 0, foreign = 1;
 	struct subopt *o;
@@ -411,6 +477,8 @@ qemu_list(struct ctx *ctx, struct subopt_list *so)
 		free(cause);
 		return rc;
 	}
+	if (po.sort < 0)
+		po.sort = F_LABEL;	/* a stable order by default */
 	if ((o = subopt_find(so, "INACTIVE")) != NULL) {
 		o->used = 1;
 		inactive = 1;
@@ -424,11 +492,22 @@ qemu_list(struct ctx *ctx, struct subopt_list *so)
 	if (gethostname(l.host, sizeof l.host) != 0)
 		strlcpy_chk(l.host, "localhost", sizeof l.host);
 	l.host[strcspn(l.host, ".")] = '\0';
-	rundir_list(ctx->paths->run, &vms, &n);
-	l.mine = xcalloc(n + 1, sizeof *l.mine);
-	for (size_t i = 0; i < n; i++) {
-		managed_row(&l, &vms[i]);
-		l.mine[l.nmine++] = vms[i].qemu_pid;
+	{
+		DIR *d = opendir(ctx->paths->run);
+		struct dirent *de;
+
+		while (d != NULL && (de = readdir(d)) != NULL) {
+			struct vmrun r;
+
+			if (de->d_name[0] == '.' || status_row(&l, de->d_name) == 0)
+				continue;
+			if (rundir_read(ctx->paths->run, de->d_name, &r) == 0) {
+				managed_row(&l, &r);
+				vmrun_clear(&r);
+			}
+		}
+		if (d != NULL)
+			closedir(d);
 	}
 	if (inactive)
 		inactive_rows(&l);
@@ -437,23 +516,22 @@ qemu_list(struct ctx *ctx, struct subopt_list *so)
 	pr_print(stdout, &qemu_list_schema, &po, &l.rows);
 	fflush(stdout);
 	/* a VM without its supervisor gets one again (its policy applies), after the answer */
-	for (size_t i = 0; i < n; i++) {
-		int fd = rundir_trylock(vms[i].dir);
+	for (size_t i = 0; i < l.orphans.n; i++) {
+		struct vmrun r;
+		struct ctl_client c;
 
-		if (fd >= 0) {
-			struct ctl_client c;
-
-			close(fd);
-			if (vmrun_qemu_alive(&vms[i]) && vm_connect(ctx, &vms[i], &c, &cause) == 0)
-				ctl_close(&c);
-			free(cause);
-			cause = NULL;
-		}
+		if (rundir_read(ctx->paths->run, l.orphans.v[i], &r) != 0)
+			continue;
+		if (vm_connect(ctx, &r, &c, &cause) == 0)
+			ctl_close(&c);
+		free(cause);
+		cause = NULL;
+		vmrun_clear(&r);
 	}
+	strv_free(&l.orphans);
 	pr_rows_free(&l.rows);
 	pr_opts_free(&po);
 	strv_free(&l.seen);
 	free(l.mine);
-	vmrun_list_free(vms, n);
 	return EXIT_OK;
 }

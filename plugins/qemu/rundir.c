@@ -290,3 +290,30 @@ out:
 	free(final);
 	return rc;
 }
+
+void
+rundir_argv_facts(const char *buf, size_t len, char **exe, char **macs)
+{
+	char *m = NULL;
+
+	*exe = NULL;
+	for (size_t i = 0; i < len; i += strlen(buf + i) + 1) {
+		const char *a = buf + i, *p;
+
+		if (i == 0 || (strstr(a, "qemu-system-") != NULL && strchr(a, '=') == NULL)) {
+			free(*exe);
+			*exe = xstrdup(a);
+		}
+		for (p = a; (p = strstr(p, "mac=")) != NULL; p += 4) {
+			char *t;
+
+			if (p != a && p[-1] != ',')
+				continue;
+			t = m ? xasprintf("%s,%.*s", m, (int)strcspn(p + 4, ","), p + 4) :
+			    xstrndup(p + 4, strcspn(p + 4, ","));
+			free(m);
+			m = t;
+		}
+	}
+	*macs = m;
+}

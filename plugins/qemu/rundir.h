@@ -45,6 +45,11 @@ int rundir_trylock(const char *dir);
 unsigned long long proc_starttime(pid_t);
 /* The recorded QEMU is still the same live process. */
 int vmrun_qemu_alive(const struct vmrun *);
+/*
+ * From a NUL-separated QEMU argv (the runtime directory's `argv`): the QEMU binary (after
+ * a WRAPPERCALL prefix) and the NICs' MACs, comma-separated (NULL when none).
+ */
+void rundir_argv_facts(const char *buf, size_t len, char **exe, char **macs);
 /* Writes "PID STARTTIME" into qemu.pid. */
 int rundir_write_pid(const char *dir, pid_t);
 

@@ -123,6 +123,7 @@ struct sup {
 	int mig_fd;		/* our copy of the state file */
 	double mig_poll;	/* when query-migrate is asked next */
 	char *mig_part;		/* SUSPEND: the state file being written */
+	char *exe, *macs, *ports;	/* facts from the runtime directory, for LIST */
 };
 
 static char *
@@ -187,9 +188,10 @@ static void
 client_json(struct client *c, json_object *o)
 {
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+	char *line = xasprintf("%s\n", s);
 
-	client_send(c, s, strlen(s));
-	client_send(c, "\n", 1);
+	client_send(c, line, strlen(line));	/* one send: the reader wakes once */
+	free(line);
 }
 
 static void
@@ -315,7 +317,36 @@ status_json(struct sup *s)
 	json_object_object_add(o, "adopted", json_object_new_boolean(!s->child));
 	json_object_object_add(o, "qemu_version", json_object_new_string(s->qemu_version));
 	json_object_object_add(o, "started", json_object_new_double(s->started));
+	if (s->exe != NULL)
+		json_object_object_add(o, "exe", json_object_new_string(s->exe));
+	if (s->macs != NULL)
+		json_object_object_add(o, "macs", json_object_new_string(s->macs));
+	if (s->ports != NULL)
+		json_object_object_add(o, "ports", json_object_new_string(s->ports));
 	return o;
+}
+
+/* What the runtime directory says of this VM, kept in the status for LIST. */
+static void
+load_facts(struct sup *s)
+{
+	char *p = vmfile(s, "argv"), *buf;
+	size_t len;
+
+	if ((buf = file_read(p, 1 << 20, &len)) != NULL)
+		rundir_argv_facts(buf, len, &s->exe, &s->macs);
+	free(buf);
+	free(p);
+	p = vmfile(s, "ports");
+	if ((buf = file_read(p, 65536, &len)) != NULL) {
+		while (len > 0 && buf[len - 1] == '\n')
+			buf[--len] = '\0';
+		for (char *c = buf; *c; c++)
+			if (*c == '\n')
+				*c = ',';
+		s->ports = buf;
+	}
+	free(p);
 }
 
 /*
@@ -1727,6 +1758,7 @@ sup_main(struct sup_config *cfg, int notify_fd)
 	set_nonblock(s->qmp_fd);
 	s->create_deadline = now_mono() + cfg->create_timeout;
 	record_event(s, cfg->adopt_pid ? "CTYS_ADOPTED" : "CTYS_STARTED", NULL, now_real());
+	load_facts(s);
 	publish_status(s);
 
 	for (;;) {
