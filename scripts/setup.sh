@@ -48,6 +48,8 @@ for _ in $(seq 1 300); do
 done
 echo "setup: the guest's serial console ($run/console.log):"
 grep -a -m1 CTYS-GUEST-READY "$run/console.log" | sed 's/^/    /'
+echo "setup: \$ ctys -t QEMU -a LIST"
+"$ctys" -t QEMU -a LIST
 echo "setup: \$ ctys -t QEMU -a CANCEL=l:demo,POWEROFF"
 "$ctys" -d 1 -t QEMU -a CANCEL=l:demo,POWEROFF
 echo "setup: \$ ctys -t QEMU -a ISACTIVE=l:demo"
@@ -58,8 +60,11 @@ The demo VM booted under ctys and powered itself off on ACPI request. By hand:
   export PATH=$top/build/bin:\$PATH
   ctys -t QEMU -a CREATE=p:$def
   ctys -t QEMU -a ISACTIVE=l:demo
+  ctys -t QEMU -a LIST                                # every VM on this host
+  ctys -t QEMU -a INFO=l:demo                         # this one: state, sockets, argv, events
   tail /run/ctys/*/console.log                        # what the guest printed
   socat - UNIX-CONNECT:\$(dirname \$(grep -lx demo /run/ctys/*/label))/console.sock   # its serial console
+  ctys -t QEMU -a CANCEL=l:demo,SUSPEND               # or PAUSE, RESET, REBOOT; CREATE ...,RESUME
   ctys -t QEMU -a CANCEL=l:demo                       # ACPI power-off, escalates after 20 s
 Run every test: scripts/test.sh
 EOF2
