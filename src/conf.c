@@ -40,6 +40,7 @@ static cfg_opt_t opts[] = {
 	CFG_INT("create_timeout", 60, CFGF_NONE),
 	CFG_STR_LIST("base_paths", "{~,/etc/ctys.d,/mntn/vmpool}", CFGF_NONE),
 	CFG_STR("netmode", "user", CFGF_NONE),
+	CFG_STR("console_escape", "^]", CFGF_NONE),
 	CFG_END()
 };
 
@@ -79,6 +80,8 @@ apply(cfg_t *cfg, struct conf *c, int all)
 		take_str(cfg, "cache_dir", &c->cache_dir);
 	if (SET("save_dir"))
 		take_str(cfg, "save_dir", &c->save_dir);
+	if (SET("console_escape"))
+		take_str(cfg, "console_escape", &c->console_escape);
 	if (SET("netmode"))
 		take_str(cfg, "netmode", &c->netmode);
 	if (SET("cancel_timeout"))
@@ -204,6 +207,7 @@ conf_free(struct conf *c)
 	strv_free(&c->qemu_path);
 	strv_free(&c->base_paths);
 	free(c->netmode);
+	free(c->console_escape);
 	free(c->save_dir);
 	strv_free(&c->files);
 	free(c->runtime_dir);

@@ -16,7 +16,8 @@ struct conf {
 	int cancel_timeout;	/* seconds of ACPI grace before escalation */
 	int create_timeout;	/* seconds to wait for QMP after starting QEMU */
 	struct strv base_paths;	/* scan bases for machine-addresses */
-	char *netmode;		/* NETMODE<n> default: user, bridge:<br>, tap:<if>, ... */
+	char *netmode;
+	char *console_escape;	/* the CLI console's escape key: "^]" */		/* NETMODE<n> default: user, bridge:<br>, tap:<if>, ... */
 	struct strv files;	/* configuration files actually read */
 };
 

@@ -95,3 +95,16 @@ linebuf_next(struct linebuf *lb, size_t *lenp)
 		*lenp = n;
 	return line;
 }
+
+char *
+linebuf_rest(struct linebuf *lb, size_t *lenp)
+{
+	char *rest = xmalloc(lb->len + 1);
+
+	memcpy(rest, lb->buf, lb->len);
+	rest[lb->len] = '\0';
+	*lenp = lb->len;
+	lb->len = 0;
+	lb->cur = 0;
+	return rest;
+}

@@ -21,5 +21,7 @@ void linebuf_feed(struct linebuf *, const char *, size_t);
 ssize_t linebuf_read(struct linebuf *, int fd);
 /* Next complete line without its newline, NUL-terminated, owned by the caller; NULL if none. */
 char *linebuf_next(struct linebuf *, size_t *len);
+/* What is buffered beyond the lines taken (a protocol switching to bytes); empties it. */
+char *linebuf_rest(struct linebuf *, size_t *len);
 
 #endif

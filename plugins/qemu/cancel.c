@@ -31,6 +31,7 @@ qemu_cancel(struct ctx *ctx, struct subopt_list *so)
 	size_t n = 0;
 	char *cause = NULL;
 	int rc, timeout = ctx->conf->cancel_timeout, worst = EXIT_OK, nmodes = 0;
+	int clients, server;
 	const char *mode = "poweroff", *modekey = NULL;
 	struct subopt *o;
 	static const struct {
@@ -55,14 +56,8 @@ qemu_cancel(struct ctx *ctx, struct subopt_list *so)
 		if (o->arg != NULL && (rc = parse_seconds(o->key, o->arg, &timeout, &cause)) != 0)
 			goto out;
 	}
-	if (subopt_find(so, "CLIENT|BOTH") != NULL)
-		log_warn("CANCEL CLIENT: there are no console clients to close yet (consoles are "
-		    "not supported yet); %s", subopt_find(so, "BOTH") ? "stopping the VM" :
-		    "nothing to do");
-	if (subopt_find(so, "CLIENT") != NULL && subopt_find(so, "BOTH|SERVER") == NULL) {
-		rc = EXIT_OK;
-		goto out;
-	}
+	clients = subopt_find(so, "CLIENT|BOTH") != NULL;
+	server = subopt_find(so, "CLIENT") == NULL || subopt_find(so, "BOTH|SERVER") != NULL;
 	if ((o = subopt_find(so, "TIMEOUT")) != NULL &&
 	    (rc = parse_seconds("TIMEOUT", o->arg, &timeout, &cause)) != 0)
 		goto out;
@@ -91,6 +86,23 @@ qemu_cancel(struct ctx *ctx, struct subopt_list *so)
 				log_err("%s", cause);
 				worst = rc;
 			}
+			continue;
+		}
+		if (clients) {
+			/* CLIENT: the consoles and viewers go, told why; the VM stays */
+			json_object *d = NULL;
+
+			if (ctl_call(&cl[i], "close-consoles", NULL, &d, 5000, &cause) != 0) {
+				log_err("'%s': %s", vms[i].label, cause);
+				worst = EXIT_FAIL;
+			}
+			json_object_put(d);
+			free(cause);
+			cause = NULL;
+		}
+		if (!server) {
+			json_object_put(args);
+			ctl_close(&cl[i]);
 			continue;
 		}
 		json_object_object_add(args, "mode", json_object_new_string(mode));

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "argv.h"
+#include "console.h"
 #include "create.h"
 #include "detect.h"
 #include "policy.h"
@@ -493,8 +494,30 @@ prepare_restore(struct subopt_list *so, const char *label, const char *savedir,
  * CREATE of a VM that already runs: RESUME continues it if paused, REUSE/CONNECT accept
  * it as it is. Returns -1 when no running VM matches (CREATE goes on), else an exit status.
  */
+/* CONSOLE:CLI / CLI0 with ESCAPE: (else the configuration's console_escape) and FORCE. */
 static int
-create_running(struct ctx *ctx, struct subopt_list *so, const struct vm_addr *addr)
+console_opts_from(struct ctx *ctx, struct subopt_list *so, const char *console,
+    struct console_opts *co, char **cause)
+{
+	struct subopt *o;
+	const char *spec = ctx->conf->console_escape;
+
+	memset(co, 0, sizeof *co);
+	co->replay = -1;
+	co->escape = CONSOLE_ESCAPE_DEFAULT;
+	co->tied = strcasecmp(console, "CLI0") == 0;
+	co->force = subopt_find(so, "FORCE") != NULL;
+	if ((o = subopt_find(so, "ESCAPE")) != NULL)
+		spec = o->arg;
+	if (spec != NULL && (co->escape = console_escape_parse(spec)) == -1)
+		return fail(cause, EXIT_USAGE, "ESCAPE: not an escape key (^], ^A, a character, "
+		    "none): '%s'", spec);
+	return 0;
+}
+
+static int
+create_running(struct ctx *ctx, struct subopt_list *so, const struct vm_addr *addr,
+    struct console_opts *copts)
 {
 	struct vmrun *vms = NULL;
 	struct ctl_client c;
@@ -534,6 +557,13 @@ create_running(struct ctx *ctx, struct subopt_list *so, const struct vm_addr *ad
 			log_debug(1, "'%s' is already running (%s)", vms[0].label, state);
 	}
 	ctl_close(&c);
+	if (rc == 0 && copts != NULL) {
+		char *sock = rundir_file(vms[0].dir, "ctl.sock");
+
+		copts->label = vms[0].label;
+		rc = console_attach(sock, copts);
+		free(sock);
+	}
 out:
 	if (rc != 0 && cause != NULL)
 		log_err("%s", cause);
@@ -559,6 +589,7 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 	char *cause = NULL, *bin = NULL, *why = NULL, *label = NULL, *id = NULL, *dir = NULL;
 	char *defpath = NULL, *savedir = NULL, *restore = NULL;
 	const char *console = "NONE";
+	struct console_opts copts;
 	int rc, lockfd = -1;
 	pid_t qpid;
 
@@ -566,16 +597,21 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 		goto out;
 	if ((o = subopt_find(so, "CONSOLE")) != NULL) {
 		console = o->arg;
-		if (strcasecmp(console, "NONE") != 0) {
-			rc = fail(&cause, EXIT_USAGE, "CONSOLE:%s is not supported yet (use NONE)",
-			    console);
+		if (strcasecmp(console, "NONE") != 0 && strcasecmp(console, "CLI") != 0 &&
+		    strcasecmp(console, "CLI0") != 0) {
+			rc = fail(&cause, EXIT_USAGE, "CONSOLE:%s is not supported yet (NONE, CLI, "
+			    "CLI0)", console);
 			goto out;
 		}
 	}
+	if ((rc = console_opts_from(ctx, so, console, &copts, &cause)) != 0)
+		goto out;
 	if ((rc = create_opts_parse(so, &qo, &co, &cause)) != 0)
 		goto out;
 	if (subopt_find(so, "RESUME|REUSE|CONNECT|RECONNECT") != NULL &&
-	    subopt_find(so, "PRINT") == NULL && (rc = create_running(ctx, so, &addr)) != -1)
+	    subopt_find(so, "PRINT") == NULL &&
+	    (rc = create_running(ctx, so, &addr, strcasecmp(console, "NONE") != 0 ? &copts : NULL))
+	    != -1)
 		goto out;
 	if ((rc = vm_resolve_definition(ctx, &addr, &defpath, &cause)) != 0)
 		goto out;
@@ -703,6 +739,15 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 	if (rc == 0)
 		log_debug(1, "'%s' started: %s %s, pid %d, accelerator %s, runtime %s", label,
 		    bin, supervisor_qemu_version(), (int)qpid, qo.accel, dir);
+	if (rc == 0 && strcasecmp(console, "NONE") != 0) {
+		char *sock = rundir_file(dir, "ctl.sock");
+
+		close(lockfd);		/* the supervisor holds it; a long console must not */
+		lockfd = -1;
+		copts.label = label;
+		rc = console_attach(sock, &copts);
+		free(sock);
+	}
 out:
 	if (rc != 0 && cause != NULL)
 		log_err("%s", cause);

@@ -16,13 +16,16 @@
 
 static const struct subopt_spec create_specs[] = {
 	ADDR_SPECS,
-	{ "CONSOLE", SUBOPT_ARG, "NONE (CLI, CLI0, SDL, VNC, XTERM, GTERM, EMACS* later)", 0 },
+	{ "CONSOLE", SUBOPT_ARG, "NONE, CLI (serial, detachable), CLI0 (tied to the VM); SDL, "
+	  "VNC, XTERM, GTERM, EMACS* later", 0 },
+	{ "ESCAPE", SUBOPT_ARG, "the CLI console's escape key (^], ^A, a character, none)", 0 },
 	{ "PRINT", SUBOPT_NOARG, "print the QEMU command line, start nothing", 0 },
 	{ "CONNECT|REUSE|RECONNECT", SUBOPT_NOARG, "a VM that runs already is fine (no exit 4)",
 	  0 },
 	{ "RESUME", SUBOPT_NOARG, "continue a paused VM, restore a suspended one", 0 },
 	{ "FORCE", SUBOPT_NOARG, "with RESUME: restore although a disk changed; without: "
-	  "discard a suspended VM's state and boot afresh", 0 },
+	  "discard a suspended VM's state and boot afresh; with CONSOLE: take the console "
+	  "over", 0 },
 	{ "BOOTMODE", SUBOPT_ARG, "CD|DVD|FDD|HDD|VHDD|USB|PXE[%path]: boot from it", 0 },
 	{ "INSTMODE", SUBOPT_OPTARG, "<src mode>%<path>%<target mode>%<path>%<INIT|custom>: "
 	  "boot the install source once", 0 },

@@ -48,7 +48,11 @@ enum { MIG_NONE, MIG_SAVE, MIG_RESTORE };
 
 struct client {
 	int fd;
-	int console;		/* a console.sock stream, else a control client */
+	int console;		/* a console.sock stream or an attached console, else control */
+	int attached;		/* a control client upgraded by "console": framed output */
+	int rw;			/* an attached console that types (one at a time) */
+	int tied;		/* CLI0: QEMU quits when this client leaves */
+	int closing;		/* told why it is closed; dropped once its output is out */
 	int subscribed;
 	pid_t pid;
 	struct linebuf in;
@@ -182,6 +186,50 @@ client_flush(struct client *c)
 		memmove(c->out, c->out + n, c->outlen - (size_t)n);
 		c->outlen -= (size_t)n;
 	}
+	if (c->closing && c->outlen == 0)
+		c->dead = 1;
+}
+
+/*
+ * An attached console's output is framed (docs/control-socket.md): a type byte ('D' the
+ * guest's output, 'C' closed: why, as text), a 4-byte big-endian length, the payload.
+ */
+static void
+client_frame(struct client *c, char type, const char *data, size_t len)
+{
+	char *buf = xmalloc(len + 5);
+
+	buf[0] = type;
+	buf[1] = (char)(len >> 24);
+	buf[2] = (char)(len >> 16);
+	buf[3] = (char)(len >> 8);
+	buf[4] = (char)len;
+	memcpy(buf + 5, data, len);
+	client_send(c, buf, len + 5);
+	free(buf);
+}
+
+/* Output to a console client, raw or framed. */
+static void
+console_out(struct client *c, const char *data, size_t len)
+{
+	if (c->attached)
+		client_frame(c, 'D', data, len);
+	else
+		client_send(c, data, len);
+}
+
+/* Closes a console client, telling an attached one why. */
+static void
+console_close(struct client *c, const char *why)
+{
+	if (c->attached) {
+		client_frame(c, 'C', why, strlen(why));
+		c->closing = 1;
+		if (c->outlen == 0)
+			c->dead = 1;
+	} else
+		c->dead = 1;
 }
 
 static void
@@ -261,6 +309,7 @@ client_free(struct sup *s, struct client *c)
 }
 
 static void record_event(struct sup *, const char *, json_object *, double);
+static void cancel_stage(struct sup *, int stage);
 
 /* A console client came or went: who (pid) and whether it may type. */
 static void
@@ -283,17 +332,25 @@ reap_clients(struct sup *s)
 		if (c->dead) {
 			if (c->console)
 				console_event(s, c, "CTYS_CONSOLE_DETACH");
+			if (c->tied && s->cancel_mode == 0 && s->end_cause == NULL) {
+				/* CLI0: the console was the VM's life */
+				log_debug(1, "the tied console (pid %d) left: quitting QEMU", (int)c->pid);
+				s->cancel_mode = 'T';
+				s->cancel_by = c->pid;
+				s->cancel_started = now_mono();
+				cancel_stage(s, ST_QUIT);
+			}
 			*pp = c->next;
 			client_free(s, c);
 		} else
 			pp = &c->next;
 	}
 	if (s->writer == NULL) {
-		/* the oldest console client still connected becomes the writer */
+		/* an interactive console first, else the oldest console client still connected */
 		struct client *oldest = NULL;
 
 		for (c = s->clients; c != NULL; c = c->next)
-			if (c->console)
+			if (c->console && !c->closing && (!c->attached || c->rw))
 				oldest = c;
 		s->writer = oldest;
 	}
@@ -1208,6 +1265,99 @@ cmd_cancel(struct sup *s, struct client *c, int cid, json_object *req)
 
 /* --- control requests ---------------------------------------------------------------- */
 
+#define REPLAY_DEFAULT	8192
+#define REPLAY_MAX	(256 * 1024)
+
+/* The last n bytes of the console log (the current file; the rotated one before it). */
+static char *
+console_tail(struct sup *s, size_t n, size_t *len)
+{
+	char *p = vmfile(s, "console.log"), *buf = file_read(p, CONSOLE_LOG_MAX * 2, len), *t;
+
+	free(p);
+	if (buf == NULL) {
+		*len = 0;
+		return NULL;
+	}
+	if (*len <= n)
+		return buf;
+	t = xmalloc(n);
+	memcpy(t, buf + *len - n, n);
+	free(buf);
+	*len = n;
+	return t;
+}
+
+/*
+ * "console": this control connection becomes a console (docs/control-socket.md): after
+ * the reply, framed output (the recent log replayed first), and raw keystrokes in. mode
+ * "rw" types (one writer; another gets EXIT_STATE naming it, unless force, which takes
+ * over and tells the first one), "ro" watches. tied: QEMU quits when this client leaves.
+ */
+static void
+cmd_console(struct sup *s, struct client *c, int cid, json_object *req)
+{
+	json_object *v, *d;
+	const char *mode = "rw";
+	int force = 0, tied = 0, replay = REPLAY_DEFAULT;
+	char *tail;
+	size_t len;
+
+	if (json_object_object_get_ex(req, "mode", &v))
+		mode = json_object_get_string(v);
+	if (json_object_object_get_ex(req, "force", &v))
+		force = json_object_get_boolean(v);
+	if (json_object_object_get_ex(req, "tied", &v))
+		tied = json_object_get_boolean(v);
+	if (json_object_object_get_ex(req, "replay", &v))
+		replay = json_object_get_int(v);
+	if (strcmp(mode, "rw") != 0 && strcmp(mode, "ro") != 0) {
+		reply_err(c, cid, EXIT_USAGE, "console mode is rw or ro, not '%s'", mode);
+		return;
+	}
+	if (replay < 0 || replay > REPLAY_MAX) {
+		reply_err(c, cid, EXIT_USAGE, "replay out of range (0..%d): %d", REPLAY_MAX, replay);
+		return;
+	}
+	if (s->ser_fd == -1) {
+		reply_err(c, cid, EXIT_STATE, "the VM has no serial console");
+		return;
+	}
+	if (strcmp(mode, "rw") == 0) {
+		for (struct client *x = s->clients; x != NULL; x = x->next) {
+			if (x == c || !x->attached || !x->rw || x->closing || x->dead)
+				continue;
+			if (!force) {
+				reply_err(c, cid, EXIT_STATE, "console in use by pid %d", (int)x->pid);
+				return;
+			}
+			{
+				char *why = xasprintf("taken over by pid %d", (int)c->pid);
+
+				console_close(x, why);
+				free(why);
+			}
+			if (s->writer == x)
+				s->writer = NULL;
+		}
+	}
+	d = json_object_new_object();
+	tail = console_tail(s, (size_t)replay, &len);
+	json_object_object_add(d, "replay", json_object_new_int((int)len));
+	json_object_object_add(d, "label", json_object_new_string(s->cfg->label));
+	reply_ok(c, cid, d);
+	c->attached = 1;
+	c->console = 1;
+	c->rw = strcmp(mode, "rw") == 0;
+	c->tied = tied;
+	if (c->rw)
+		s->writer = c;
+	if (len > 0)
+		client_frame(c, 'D', tail, len);
+	free(tail);
+	console_event(s, c, "CTYS_CONSOLE_ATTACH");
+}
+
 static void
 on_ctl_line(struct sup *s, struct client *c, const char *line, size_t len)
 {
@@ -1257,6 +1407,22 @@ on_ctl_line(struct sup *s, struct client *c, const char *line, size_t len)
 		}
 	} else if (strcmp(cmd, "cancel") == 0)
 		cmd_cancel(s, c, cid, req);
+	else if (strcmp(cmd, "console") == 0)
+		cmd_console(s, c, cid, req);
+	else if (strcmp(cmd, "close-consoles") == 0) {
+		int n = 0;
+		char *reason = xasprintf("closed by CANCEL CLIENT (pid %d)", (int)c->pid);
+		json_object *d = json_object_new_object();
+
+		for (struct client *x = s->clients; x != NULL; x = x->next)
+			if (x->console && !x->closing && !x->dead) {
+				console_close(x, reason);
+				n++;
+			}
+		free(reason);
+		json_object_object_add(d, "closed", json_object_new_int(n));
+		reply_ok(c, cid, d);
+	}
 	else
 		reply_err(c, cid, EXIT_USAGE, "unknown command '%s'", cmd);
 	json_object_put(req);
@@ -1338,8 +1504,8 @@ serial_read(struct sup *s)
 	}
 	console_log(s, buf, (size_t)n);
 	for (struct client *c = s->clients; c != NULL; c = c->next)
-		if (c->console)
-			client_send(c, buf, (size_t)n);
+		if (c->console && !c->closing)
+			console_out(c, buf, (size_t)n);
 }
 
 static void
@@ -1365,7 +1531,7 @@ console_input(struct sup *s, struct client *c)
 		c->dead = 1;
 		return;
 	}
-	if (c != s->writer || s->ser_fd == -1)
+	if (c != s->writer || s->ser_fd == -1 || c->closing)
 		return;		/* read-only viewer */
 	if (s->ser_outlen + (size_t)n > SERIAL_OUT_MAX)
 		return;		/* the guest is not reading: drop, never block */
@@ -1378,7 +1544,13 @@ console_input(struct sup *s, struct client *c)
 static void
 ctl_input(struct sup *s, struct client *c)
 {
-	ssize_t n = linebuf_read(&c->in, c->fd);
+	ssize_t n;
+
+	if (c->attached) {
+		console_input(s, c);	/* after "console": raw keystrokes */
+		return;
+	}
+	n = linebuf_read(&c->in, c->fd);
 	char *line;
 	size_t len;
 
@@ -1447,6 +1619,8 @@ exit_how(struct sup *s, int known, int wstatus)
 {
 	if (s->cancel_mode == 'S')
 		return "suspended";
+	if (s->cancel_mode == 'T')
+		return "console-closed";
 	if (s->cancel_mode != 0) {
 		switch (s->stage) {
 		case ST_ACPI:
@@ -1499,7 +1673,8 @@ write_exit_record(struct sup *s, const char *how, int known, int wstatus)
 		json_object *c = json_object_new_object();
 
 		json_object_object_add(c, "mode", json_object_new_string(s->cancel_mode == 'F' ?
-		    "force" : s->cancel_mode == 'S' ? "suspend" : "poweroff"));
+		    "force" : s->cancel_mode == 'S' ? "suspend" : s->cancel_mode == 'T' ? "cli0" :
+		    "poweroff"));
 		json_object_object_add(c, "by_pid", json_object_new_int(s->cancel_by));
 		json_object_object_add(c, "seconds", json_object_new_double(now_mono() -
 		    s->cancel_started));
@@ -1543,6 +1718,14 @@ finish(struct sup *s, int known, int wstatus)
 	if (tail != NULL) {
 		notify(s, 0, EXIT_QEMU, tail);
 		free(tail);
+	}
+	{
+		char *why = xasprintf("the VM ended (%s)", how);
+
+		for (struct client *c = s->clients; c != NULL; c = c->next)
+			if (c->attached && !c->closing)
+				client_frame(c, 'C', why, strlen(why));
+		free(why);
 	}
 	for (int i = 0; i < s->nwaiters; i++) {
 		json_object *d = json_object_new_object();
