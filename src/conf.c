@@ -41,6 +41,7 @@ static cfg_opt_t opts[] = {
 	CFG_STR_LIST("base_paths", "{~,/etc/ctys.d,/mntn/vmpool}", CFGF_NONE),
 	CFG_STR("netmode", "user", CFGF_NONE),
 	CFG_STR("console_escape", "^]", CFGF_NONE),
+	CFG_STR("vnc_listen", "127.0.0.1", CFGF_NONE),
 	CFG_END()
 };
 
@@ -80,6 +81,8 @@ apply(cfg_t *cfg, struct conf *c, int all)
 		take_str(cfg, "cache_dir", &c->cache_dir);
 	if (SET("save_dir"))
 		take_str(cfg, "save_dir", &c->save_dir);
+	if (SET("vnc_listen"))
+		take_str(cfg, "vnc_listen", &c->vnc_listen);
 	if (SET("console_escape"))
 		take_str(cfg, "console_escape", &c->console_escape);
 	if (SET("netmode"))
@@ -208,6 +211,7 @@ conf_free(struct conf *c)
 	strv_free(&c->base_paths);
 	free(c->netmode);
 	free(c->console_escape);
+	free(c->vnc_listen);
 	free(c->save_dir);
 	strv_free(&c->files);
 	free(c->runtime_dir);

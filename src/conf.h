@@ -17,7 +17,8 @@ struct conf {
 	int create_timeout;	/* seconds to wait for QMP after starting QEMU */
 	struct strv base_paths;	/* scan bases for machine-addresses */
 	char *netmode;
-	char *console_escape;	/* the CLI console's escape key: "^]" */		/* NETMODE<n> default: user, bridge:<br>, tap:<if>, ... */
+	char *console_escape;	/* the CLI console's escape key: "^]" */
+	char *vnc_listen;	/* VNC:TCP binds here: "127.0.0.1" */		/* NETMODE<n> default: user, bridge:<br>, tap:<if>, ... */
 	struct strv files;	/* configuration files actually read */
 };
 

@@ -11,6 +11,7 @@
 #include "ctl.h"
 
 struct console_opts {
+	const char *type;	/* CONSOLE: CLI, CLI0, VNC, XTERM... */
 	int escape;		/* the escape byte (0: none) */
 	int force;		/* take the console over from another writer */
 	int tied;		/* CLI0: leaving ends the VM; no detach */

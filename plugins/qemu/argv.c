@@ -650,7 +650,19 @@ qemu_argv_build(const struct vmdef *d, const struct qemu_opts *o, struct strv *o
 		strv_add(out, v);
 	}
 	strv_add(out, "-display");
-	strv_add(out, "none");
+	if (o->console != NULL && strcasecmp(o->console, "SDL") == 0) {
+		if (o->caps != NULL && !qemu_caps_has_display(o->caps, "sdl")) {
+			rc = fail(cause, EXIT_QEMU, "CONSOLE:SDL: %s has no SDL display (Debian: "
+			    "install qemu-system-gui)", o->binary);
+			goto fail;
+		}
+		strv_add(out, "sdl");
+	} else
+		strv_add(out, "none");
+	if (o->vnc != NULL) {
+		strv_add(out, "-vnc");
+		strv_add(out, o->vnc);
+	}
 	if ((rc = add_vga(&b)) != 0)
 		goto fail;
 	if ((v = vmdef_get(d, "KBD_LAYOUT")) != NULL) {

@@ -30,6 +30,7 @@ struct qemu_opts {
 	const char *argsadd;		/* ARGSADD:S%<args> */
 
 	int ssh_port;		/* host port forwarded to the guest's SSHPORT on NIC 0 (user) */
+	const char *vnc;	/* -vnc value: "unix:<rundir>/vnc.sock", or a TCP display */
 	const char *netmode;	/* default NETMODE (configuration), NULL: "user" */
 
 	/* injected facts (NULL: not checked / QEMU decides) */

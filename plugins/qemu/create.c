@@ -494,6 +494,210 @@ prepare_restore(struct subopt_list *so, const char *label, const char *savedir,
  * CREATE of a VM that already runs: RESUME continues it if paused, REUSE/CONNECT accept
  * it as it is. Returns -1 when no running VM matches (CREATE goes on), else an exit status.
  */
+/*
+ * Where the VM's display is, for viewers and GETCLIENTPORT: the runtime directory's `vnc`
+ * file, "unix <path>" or "tcp <host>:<port>". A TCP display gets a random password over
+ * QMP (never on a command line), kept in vnc.password (0600) for local viewers.
+ */
+static int
+vnc_publish(const char *dir, const char *label)
+{
+	struct ctl_client c;
+	json_object *a, *args, *d = NULL, *v;
+	char *sock = rundir_file(dir, "ctl.sock"), *p, *line = NULL, *cause = NULL;
+	char pw[9];
+	unsigned char rnd[8];
+	int rc = 0;
+
+	if ((rc = ctl_open(&c, sock, 5000, &cause)) != 0) {
+		log_err("'%s': %s", label, cause);
+		free(cause);
+		free(sock);
+		return EXIT_FAIL;
+	}
+	free(sock);
+	a = json_object_new_object();
+	json_object_object_add(a, "execute", json_object_new_string("query-vnc"));
+	if ((rc = ctl_call(&c, "qmp", a, &d, 5000, &cause)) != 0)
+		goto out;
+	if (json_object_object_get_ex(d, "family", &v) && strcmp(json_object_get_string(v),
+	    "unix") == 0)
+		line = xasprintf("unix %s/vnc.sock\n", dir);
+	else if (json_object_object_get_ex(d, "service", &v)) {
+		const char *host = json_object_object_get_ex(d, "host", &a) ?
+		    json_object_get_string(a) : "127.0.0.1";
+
+		line = xasprintf("tcp %s:%s\n", host, json_object_get_string(v));
+		/* a password of 8 random printable characters (VNC uses 8 at most) */
+		if (getentropy(rnd, sizeof rnd) == -1) {
+			rc = fail(&cause, EXIT_FAIL, "getentropy: %s", strerror(errno));
+			goto out;
+		}
+		for (int i = 0; i < 8; i++)
+			pw[i] = "abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRSTUVWXYZ23456789"[rnd[i] % 55];
+		pw[8] = '\0';
+		p = rundir_file(dir, "vnc.password");
+		file_write(p, pw, 8, 0600);
+		free(p);
+		a = json_object_new_object();
+		args = json_object_new_object();
+		json_object_object_add(args, "protocol", json_object_new_string("vnc"));
+		json_object_object_add(args, "password", json_object_new_string(pw));
+		json_object_object_add(a, "execute", json_object_new_string("set_password"));
+		json_object_object_add(a, "arguments", args);
+		json_object_put(d);
+		d = NULL;
+		if ((rc = ctl_call(&c, "qmp", a, &d, 5000, &cause)) != 0)
+			goto out;
+	}
+	if (line != NULL) {
+		p = rundir_file(dir, "vnc");
+		file_write(p, line, strlen(line), 0600);
+		free(p);
+	}
+out:
+	if (rc != 0)
+		log_err("'%s': the display: %s", label, cause);
+	free(cause);
+	free(line);
+	json_object_put(d);
+	ctl_close(&c);
+	return rc;
+}
+
+static const char *const console_types[] = { "NONE", "CLI", "CLI0", "SDL", "VNC", "XTERM",
+    "GTERM", "EMACS", NULL };
+
+static int
+console_check(const char *console, char **cause)
+{
+	for (int i = 0; console_types[i] != NULL; i++)
+		if (strcasecmp(console, console_types[i]) == 0) {
+			if (i >= 3 && getenv("DISPLAY") == NULL && getenv("WAYLAND_DISPLAY") == NULL &&
+			    (i != 3 || getenv("SDL_VIDEODRIVER") == NULL))
+				return fail(cause, EXIT_USAGE, "CONSOLE:%s needs a display: DISPLAY is "
+				    "not set", console_types[i]);
+			return 0;
+		}
+	return fail(cause, EXIT_USAGE, "CONSOLE:%s: not a console (NONE, CLI, CLI0, SDL, VNC, "
+	    "XTERM, GTERM, EMACS)", console);
+}
+
+/* A program beside this ctys binary (build/bin, or the install's bin), else from PATH. */
+static char *
+sibling(const char *name)
+{
+	char self[4096], *slash, *p;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			*slash = '\0';
+			p = xasprintf("%s/%s", self, name);
+			if (access(p, X_OK) == 0)
+				return p;
+			free(p);
+		}
+	}
+	return xstrdup(name);
+}
+
+/* Elisp string literal of s. */
+static char *
+elisp_string(const char *s)
+{
+	char *out = xmalloc(strlen(s) * 2 + 3), *o = out;
+
+	*o++ = '"';
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			*o++ = '\\';
+		*o++ = *s;
+	}
+	*o++ = '"';
+	*o = '\0';
+	return out;
+}
+
+/*
+ * The console after CREATE: CLI/CLI0 here; VNC: ctys-vncviewer, detached; XTERM, GTERM,
+ * EMACS: that terminal running a CLI attach, detached. (SDL is QEMU's own window.)
+ */
+static int
+console_start(const char *type, const char *dir, const char *label, const char *def,
+    struct console_opts *co)
+{
+	struct strv av = { 0 };
+	struct spawn sp = { 0 };
+	char *self = NULL, *cause = NULL, *attach, *sock;
+	int rc = 0;
+
+	if (strcasecmp(type, "CLI") == 0 || strcasecmp(type, "CLI0") == 0) {
+		sock = rundir_file(dir, "ctl.sock");
+		rc = console_attach(sock, co);
+		free(sock);
+		return rc;
+	}
+	{
+		char b[4096];
+		ssize_t n = readlink("/proc/self/exe", b, sizeof b - 1);
+
+		self = n > 0 ? xstrndup(b, (size_t)n) : xstrdup("ctys");
+	}
+	attach = def != NULL && *def ? xasprintf("CREATE=p:%s,REUSE,CONSOLE:CLI", def) :
+	    xasprintf("CREATE=l:%s,REUSE,CONSOLE:CLI", label);
+	if (strcasecmp(type, "VNC") == 0) {
+		char *viewer = sibling("ctys-vncviewer");
+
+		strv_add(&av, viewer);
+		strv_add(&av, "--title");
+		strv_add(&av, label);
+		strv_add(&av, dir);
+		free(viewer);
+	} else if (strcasecmp(type, "XTERM") == 0) {
+		strv_add(&av, "xterm");
+		strv_add(&av, "-T");
+		strv_add(&av, label);
+		strv_add(&av, "-e");
+		strv_add(&av, self);
+		strv_add(&av, "-a");
+		strv_add(&av, attach);
+	} else if (strcasecmp(type, "GTERM") == 0) {
+		strv_add(&av, "gnome-terminal");
+		strv_addf(&av, "--title=%s", label);
+		strv_add(&av, "--");
+		strv_add(&av, self);
+		strv_add(&av, "-a");
+		strv_add(&av, attach);
+	} else {		/* EMACS: a term buffer running the attach */
+		char *a = elisp_string(self), *b = elisp_string(attach), *l = elisp_string(label);
+
+		strv_add(&av, "emacs");
+		strv_add(&av, "--eval");
+		strv_addf(&av, "(progn (switch-to-buffer (make-term %s %s nil \"-a\" %s)) "
+		    "(term-char-mode))", l, a, b);
+		free(a);
+		free(b);
+		free(l);
+	}
+	sp.argv = av.v;
+	sp.in = SPAWN_NULL;
+	sp.out = SPAWN_NULL;
+	sp.err = SPAWN_INHERIT;
+	sp.new_session = 1;
+	if (spawn_start(&sp, &cause) != 0) {
+		log_err("CONSOLE:%s: %s (is %s installed?)", type, cause, av.v[0]);
+		rc = EXIT_FAIL;
+	} else
+		log_debug(1, "CONSOLE:%s: %s started (pid %d)", type, av.v[0], (int)sp.pid);
+	free(cause);
+	free(attach);
+	free(self);
+	strv_free(&av);
+	return rc;
+}
+
 /* CONSOLE:CLI / CLI0 with ESCAPE: (else the configuration's console_escape) and FORCE. */
 static int
 console_opts_from(struct ctx *ctx, struct subopt_list *so, const char *console,
@@ -503,6 +707,7 @@ console_opts_from(struct ctx *ctx, struct subopt_list *so, const char *console,
 	const char *spec = ctx->conf->console_escape;
 
 	memset(co, 0, sizeof *co);
+	co->type = console;
 	co->replay = -1;
 	co->escape = CONSOLE_ESCAPE_DEFAULT;
 	co->tied = strcasecmp(console, "CLI0") == 0;
@@ -558,11 +763,8 @@ create_running(struct ctx *ctx, struct subopt_list *so, const struct vm_addr *ad
 	}
 	ctl_close(&c);
 	if (rc == 0 && copts != NULL) {
-		char *sock = rundir_file(vms[0].dir, "ctl.sock");
-
 		copts->label = vms[0].label;
-		rc = console_attach(sock, copts);
-		free(sock);
+		rc = console_start(copts->type, vms[0].dir, vms[0].label, vms[0].def, copts);
 	}
 out:
 	if (rc != 0 && cause != NULL)
@@ -587,7 +789,7 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 	struct subopt *o;
 	struct strv argv = { 0 };
 	char *cause = NULL, *bin = NULL, *why = NULL, *label = NULL, *id = NULL, *dir = NULL;
-	char *defpath = NULL, *savedir = NULL, *restore = NULL;
+	char *defpath = NULL, *savedir = NULL, *restore = NULL, *vnc = NULL;
 	const char *console = "NONE";
 	struct console_opts copts;
 	int rc, lockfd = -1;
@@ -597,15 +799,16 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 		goto out;
 	if ((o = subopt_find(so, "CONSOLE")) != NULL) {
 		console = o->arg;
-		if (strcasecmp(console, "NONE") != 0 && strcasecmp(console, "CLI") != 0 &&
-		    strcasecmp(console, "CLI0") != 0) {
-			rc = fail(&cause, EXIT_USAGE, "CONSOLE:%s is not supported yet (NONE, CLI, "
-			    "CLI0)", console);
+		if ((rc = console_check(console, &cause)) != 0)
 			goto out;
-		}
 	}
 	if ((rc = console_opts_from(ctx, so, console, &copts, &cause)) != 0)
 		goto out;
+	if ((o = subopt_find(so, "VNC")) != NULL && strcasecmp(o->arg, "TCP") != 0 &&
+	    strcasecmp(o->arg, "UNIX") != 0) {
+		rc = fail(&cause, EXIT_USAGE, "VNC: TCP or UNIX, not '%s'", o->arg);
+		goto out;
+	}
 	if ((rc = create_opts_parse(so, &qo, &co, &cause)) != 0)
 		goto out;
 	if (subopt_find(so, "RESUME|REUSE|CONNECT|RECONNECT") != NULL &&
@@ -670,6 +873,14 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 	qo.netmode = ctx->conf->netmode;
 	if (vmdef_get(d, "MAC0") != NULL)
 		qo.ssh_port = free_port();
+	id = rundir_id(vmdef_get(d, "UUID"), d->path);
+	/* the display: QEMU's VNC server on a socket in the runtime directory, TCP if asked */
+	if ((o = subopt_find(so, "VNC")) != NULL && o->arg != NULL && strcasecmp(o->arg, "TCP") == 0)
+		vnc = xasprintf("%s:0,to=99,password=on", ctx->conf->vnc_listen ?
+		    ctx->conf->vnc_listen : "127.0.0.1");
+	else
+		vnc = xasprintf("unix:%s/%s/vnc.sock", ctx->paths->run, id);
+	qo.vnc = vnc;
 	if ((rc = qemu_argv_build(d, &qo, &argv, &cause)) != 0 ||
 	    (rc = policy_from_def(d, &pol, &cause)) != 0)
 		goto out;
@@ -687,7 +898,6 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 	}
 
 	label = qemu_label(d);
-	id = rundir_id(vmdef_get(d, "UUID"), d->path);
 	{
 		/* the longest socket path must fit sun_path (108 bytes with its NUL) */
 		size_t need = strlen(ctx->paths->run) + 1 + strlen(id) + strlen("/console.sock");
@@ -739,14 +949,13 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 	if (rc == 0)
 		log_debug(1, "'%s' started: %s %s, pid %d, accelerator %s, runtime %s", label,
 		    bin, supervisor_qemu_version(), (int)qpid, qo.accel, dir);
-	if (rc == 0 && strcasecmp(console, "NONE") != 0) {
-		char *sock = rundir_file(dir, "ctl.sock");
-
+	if (rc == 0)
+		rc = vnc_publish(dir, label);
+	if (rc == 0 && strcasecmp(console, "NONE") != 0 && strcasecmp(console, "SDL") != 0) {
 		close(lockfd);		/* the supervisor holds it; a long console must not */
 		lockfd = -1;
 		copts.label = label;
-		rc = console_attach(sock, &copts);
-		free(sock);
+		rc = console_start(console, dir, label, d->path, &copts);
 	}
 out:
 	if (rc != 0 && cause != NULL)
@@ -759,6 +968,7 @@ out:
 	create_opts_free(&co);
 	qemu_caps_free(caps);
 	free(defpath);
+	free(vnc);
 	free(savedir);
 	free(restore);
 	free(cause);

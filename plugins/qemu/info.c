@@ -310,3 +310,58 @@ out:
 	free(cause);
 	return rc;
 }
+
+/*
+ * GETCLIENTPORT=<machine-address>[,VNC|CLI]: where a client connects, in the original's
+ * form `CLIENTPORT(VNC,<host>,<label>)=<port or socket>`.
+ */
+int
+qemu_getclientport(struct ctx *ctx, struct subopt_list *so)
+{
+	struct vm_addr addr;
+	struct vmrun *vms = NULL;
+	char *cause = NULL, host[256], *t = NULL, *p;
+	const char *kind = subopt_find(so, "CLI") != NULL ? "CLI" : "VNC", *where = NULL;
+	size_t n = 0;
+	int rc;
+
+	if ((rc = vm_addr_parse(so, &addr, 0, &cause)) != 0)
+		goto out;
+	vm_running(ctx, &addr, &vms, &n);
+	if (n == 0) {
+		rc = fail(&cause, EXIT_STATE, "'%s' is not running", addr.text);
+		goto out;
+	}
+	if (n > 1) {
+		rc = fail(&cause, EXIT_AMBIGUOUS, "'%s' matches %zu running VMs", addr.text, n);
+		goto out;
+	}
+	if (gethostname(host, sizeof host) != 0)
+		strlcpy_chk(host, "localhost", sizeof host);
+	host[strcspn(host, ".")] = '\0';
+	if (strcmp(kind, "CLI") == 0) {
+		t = rundir_file(vms[0].dir, "console.sock");
+		where = t;
+	} else {
+		p = rundir_file(vms[0].dir, "vnc");
+		t = file_read_line(p);
+		free(p);
+		if (t == NULL) {
+			rc = fail(&cause, EXIT_NOTFOUND, "'%s' has no VNC display", vms[0].label);
+			goto out;
+		}
+		/* "unix <path>": the path; "tcp <host>:<port>": the port */
+		where = strncmp(t, "tcp ", 4) == 0 && strrchr(t, ':') ? strrchr(t, ':') + 1 :
+		    strchr(t, ' ') ? strchr(t, ' ') + 1 : t;
+	}
+	printf("CLIENTPORT(%s,%s,%s)=%s\n", kind, host, vms[0].label, where);
+	rc = EXIT_OK;
+out:
+	if (rc != 0 && cause != NULL)
+		log_err("%s", cause);
+	free(t);
+	vmrun_list_free(vms, n);
+	vm_addr_free(&addr);
+	free(cause);
+	return rc;
+}

@@ -308,6 +308,15 @@ status_row(struct lister *l, const char *id)
 	p = rundir_file(dir, "console.sock");
 	set(v, F_CONSOLE, p);
 	free(p);
+	if ((t = read_trim(dir, "vnc")) != NULL) {
+		/* "unix <path>" or "tcp <host>:<port>" */
+		char *sp = strchr(t, ' ');
+
+		set(v, F_DISPLAY, sp ? sp + 1 : t);
+		if (sp && strncmp(t, "tcp", 3) == 0 && strrchr(sp, ':'))
+			set(v, F_SPORT, strrchr(sp, ':') + 1);
+		free(t);
+	}
 	/* the supervisor's lock: if we can take it, nobody supervises this VM */
 	if ((lockfd = rundir_trylock(dir)) >= 0) {
 		struct vmrun r;

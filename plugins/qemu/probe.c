@@ -87,6 +87,7 @@ qemu_caps_free(struct qemu_caps *c)
 	names_free(c->commands, c->ncommands);
 	names_free(c->types, c->ntypes);
 	names_free(c->netdevs, c->nnetdevs);
+	names_free(c->displays, c->ndisplays);
 	free(c);
 }
 
@@ -118,6 +119,8 @@ qemu_caps_sort(struct qemu_caps *c)
 		qsort(c->types, c->ntypes, sizeof *c->types, cmp_str);
 	if (c->nnetdevs > 1)
 		qsort(c->netdevs, c->nnetdevs, sizeof *c->netdevs, cmp_str);
+	if (c->ndisplays > 1)
+		qsort(c->displays, c->ndisplays, sizeof *c->displays, cmp_str);
 	if (c->nmachines > 1) {
 		m = xreallocarray(NULL, c->nmachines, sizeof *m);
 		for (i = 0; i < c->nmachines; i++) {
@@ -157,6 +160,12 @@ int
 qemu_caps_has_netdev(const struct qemu_caps *c, const char *name)
 {
 	return has_sorted(c->netdevs, c->nnetdevs, name);
+}
+
+int
+qemu_caps_has_display(const struct qemu_caps *c, const char *name)
+{
+	return has_sorted(c->displays, c->ndisplays, name);
 }
 
 int
@@ -327,6 +336,7 @@ qemu_caps_to_json(const struct qemu_caps *c, const struct probe_key *k)
 	json_object_object_add(o, "commands", json_names(c->commands, c->ncommands));
 	json_object_object_add(o, "types", json_names(c->types, c->ntypes));
 	json_object_object_add(o, "netdevs", json_names(c->netdevs, c->nnetdevs));
+	json_object_object_add(o, "displays", json_names(c->displays, c->ndisplays));
 	s = xasprintf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
 	    JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
@@ -450,7 +460,8 @@ caps_from_object(json_object *o, struct qemu_caps *c)
 	}
 	if (get_names(o, "commands", &c->commands, &c->ncommands) == -1 ||
 	    get_names(o, "types", &c->types, &c->ntypes) == -1 ||
-	    get_names(o, "netdevs", &c->netdevs, &c->nnetdevs) == -1)
+	    get_names(o, "netdevs", &c->netdevs, &c->nnetdevs) == -1 ||
+	    get_names(o, "displays", &c->displays, &c->ndisplays) == -1)
 		return -1;
 	return 0;
 }
@@ -1013,28 +1024,33 @@ out:
 	return rc;
 }
 
-/* BINARY -netdev help: "Available netdev backend types:" and one name a line. */
+/*
+ * BINARY -netdev help ("Available netdev backend types:") or -display help ("Available
+ * display backend types:"): a header, then one name a line.
+ */
 static int
-probe_netdevs(const char *binary, const char *accel, double deadline, struct qemu_caps *c,
-    char **cause)
+probe_list(const char *binary, const char *accel, double deadline, const char *opt,
+    const char *kind, char ***names, size_t *nnames, char **cause)
 {
-	char *argv[] = { (char *)binary, "-machine", "none", "-accel", (char *)accel, "-netdev",
+	char *argv[] = { (char *)binary, "-machine", "none", "-accel", (char *)accel, (char *)opt,
 	    "help", NULL };
-	const char *what = "-netdev help";
+	char what[32], hdr[64];
 	struct child ch;
 	char *line, *tail, *st;
 	size_t len;
 	int rc, r, header = 0;
 
+	snprintf(what, sizeof what, "%s help", opt);
+	snprintf(hdr, sizeof hdr, "%s backend types", kind);
 	child_init(&ch, binary, deadline);
 	if ((rc = child_start(&ch, argv, 0, cause)) != 0)
 		goto out;
 	while ((r = child_line(&ch, what, &line, &len, cause)) == 1) {
-		if (strstr(line, "netdev backend types") != NULL)
+		if (strstr(line, hdr) != NULL)
 			header = 1;
 		else if (header && len > 0 && strspn(line, "abcdefghijklmnopqrstuvwxyz"
 		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == len)
-			names_add(&c->netdevs, &c->nnetdevs, line);
+			names_add(names, nnames, line);
 		free(line);
 	}
 	if (r == -1) {
@@ -1052,7 +1068,7 @@ probe_netdevs(const char *binary, const char *accel, double deadline, struct qem
 		tail = child_err_tail(&ch);
 		st = status_text(ch.status);
 		rc = fail(cause, EXIT_QEMU, "QEMU '%s': %s %s (%s)%s%s", binary, what,
-		    header ? "failed" : "listed no netdev backends", st, *tail ? ": " : "", tail);
+		    header ? "failed" : "listed no backends", st, *tail ? ": " : "", tail);
 		free(st);
 		free(tail);
 	}
@@ -1082,7 +1098,9 @@ probe_run(const char *binary, struct qemu_caps **caps, char **cause)
 		accel = "qtest";
 		rc = probe_qmp(binary, accel, deadline, c, cause);
 	}
-	if (rc != 0 || (rc = probe_netdevs(binary, accel, deadline, c, cause)) != 0) {
+	if (rc != 0 || (rc = probe_list(binary, accel, deadline, "-netdev", "netdev",
+	    &c->netdevs, &c->nnetdevs, cause)) != 0 || (rc = probe_list(binary, accel, deadline,
+	    "-display", "display", &c->displays, &c->ndisplays, cause)) != 0) {
 		qemu_caps_free(c);
 		return rc;
 	}

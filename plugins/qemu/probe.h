@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 /* Bump when the cache file changes meaning: older files are then probed again. */
-#define PROBE_CACHE_FORMAT	1
+#define PROBE_CACHE_FORMAT	2
 /* The whole probe (QMP session and -netdev help) is bounded by this many seconds. */
 #define PROBE_TIMEOUT		10
 
@@ -31,6 +31,8 @@ struct qemu_caps {
 	size_t	  ntypes;
 	char	**netdevs;		/* -netdev help: "user", "tap", "vde"... sorted */
 	size_t	  nnetdevs;
+	char	**displays;		/* -display help: "none", "sdl", "gtk"... sorted */
+	size_t	  ndisplays;
 };
 
 /* What a cache file must match to be used. */
@@ -57,6 +59,7 @@ int	 qemu_caps_has_type(const struct qemu_caps *, const char *type);
 int	 qemu_caps_has_machine(const struct qemu_caps *, const char *name);	/* or alias */
 int	 qemu_caps_has_command(const struct qemu_caps *, const char *name);
 int	 qemu_caps_has_netdev(const struct qemu_caps *, const char *name);
+int	 qemu_caps_has_display(const struct qemu_caps *, const char *name);
 
 /* The cache, exported for the unit tests. */
 /* Fills *key for the binary (stat, uname). Returns 0 or EXIT_QEMU ("cannot run ..."). */

@@ -18,6 +18,8 @@ static const struct subopt_spec create_specs[] = {
 	ADDR_SPECS,
 	{ "CONSOLE", SUBOPT_ARG, "NONE, CLI (serial, detachable), CLI0 (tied to the VM); SDL, "
 	  "VNC, XTERM, GTERM, EMACS* later", 0 },
+	{ "VNC", SUBOPT_ARG, "TCP: a TCP display (127.0.0.1 or vnc_listen; port chosen by QEMU, "
+	  "random password) instead of the UNIX socket", 0 },
 	{ "ESCAPE", SUBOPT_ARG, "the CLI console's escape key (^], ^A, a character, none)", 0 },
 	{ "PRINT", SUBOPT_NOARG, "print the QEMU command line, start nothing", 0 },
 	{ "CONNECT|REUSE|RECONNECT", SUBOPT_NOARG, "a VM that runs already is fine (no exit 4)",
@@ -80,6 +82,13 @@ static const struct subopt_spec list_specs[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+static const struct subopt_spec getclientport_specs[] = {
+	ADDR_SPECS,
+	{ "VNC", SUBOPT_NOARG, "the VNC display: a port, or a UNIX socket (the default)", 0 },
+	{ "CLI", SUBOPT_NOARG, "the serial console's stream socket", 0 },
+	{ NULL, 0, NULL, 0 }
+};
+
 static const struct subopt_spec show_specs[] = {
 	{ "JSON", SUBOPT_NOARG, "one JSON object", 0 },
 	{ NULL, 0, NULL, 0 }
@@ -95,6 +104,8 @@ static const struct plugin_action qemu_actions[] = {
 	{ "LIST", qemu_list, list_specs, "[=MACHINE|TERSE|JSON|TAB_GEN:..][,<field>...][,SORT:..]"
 	  "[,INACTIVE]" },
 	{ "SHOW", qemu_show, show_specs, "[=JSON]" },
+	{ "GETCLIENTPORT", qemu_getclientport, getclientport_specs,
+	  "=<machine-address>[,VNC|CLI]" },
 	{ NULL, NULL, NULL, NULL }
 };
 

@@ -10,5 +10,6 @@ int qemu_isactive(struct ctx *, struct subopt_list *);
 int qemu_info(struct ctx *, struct subopt_list *);
 int qemu_list(struct ctx *, struct subopt_list *);
 int qemu_show(struct ctx *, struct subopt_list *);
+int qemu_getclientport(struct ctx *, struct subopt_list *);
 
 #endif

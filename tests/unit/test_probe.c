@@ -149,7 +149,7 @@ test_roundtrip(void)
 
 	T_INTEQ(probe_key_get(bin, &k, &why), 0);
 	text = qemu_caps_to_json(c, &k);
-	T_CHECK(strstr(text, "\"format\":1") != NULL);
+	T_CHECK(strstr(text, "\"format\":2") != NULL);
 	T_INTEQ(qemu_caps_from_json(text, strlen(text), &k, &back, &why), 0);
 	T_CHECK(back != NULL);
 	if (back != NULL) {
@@ -184,11 +184,11 @@ test_roundtrip(void)
 	T_CHECK(why != NULL && strstr(why, "module") != NULL);
 
 	/* another format number */
-	t = replace(text, "\"format\":1", "\"format\":0");
+	t = replace(text, "\"format\":2", "\"format\":0");
 	T_INTEQ(load(t, &k, &why), -1);
 	T_CHECK(why != NULL && strstr(why, "format 0") != NULL);
 	free(t);
-	t = replace(text, "\"format\":1", "\"format\":\"1\"");
+	t = replace(text, "\"format\":2", "\"format\":\"2\"");
 	T_INTEQ(load(t, &k, &why), -1);
 	free(t);
 
@@ -296,7 +296,7 @@ test_get(void)
 	T_INTEQ(file_write(path, text, strlen(text) / 2, 0600), 0);
 	T_INTEQ(probe_get(bin, cache, &got, &why), EXIT_QEMU);
 	T_CHECK(why != NULL && strstr(why, "fake: no QMP today") != NULL);
-	t = replace(text, "\"format\":1", "\"format\":99");
+	t = replace(text, "\"format\":2", "\"format\":99");
 	T_INTEQ(file_write(path, t, strlen(t), 0600), 0);
 	free(t);
 	T_INTEQ(probe_get(bin, cache, &got, &why), EXIT_QEMU);
