@@ -4,8 +4,9 @@ CTYS_BUILD_DEPS="gcc make cmake pkg-config libconfuse-dev libssh-dev libvncserve
 libsdl2-dev uuid-dev libjson-c-dev libpng-dev"
 # Run: QEMU itself (and qemu-img), procps for the tests' pgrep.
 CTYS_RUN_DEPS="qemu-system-x86 qemu-utils procps"
-# Tests: clang + its runtimes for libFuzzer, python3 for socket helpers, bc for timings.
-CTYS_TEST_DEPS="clang libclang-rt-14-dev python3 bc man-db"
+# Tests: clang + its runtimes for libFuzzer, python3 for socket helpers, bc for timings,
+# an X server and tools for the graphical consoles, QEMU's SDL display.
+CTYS_TEST_DEPS="clang libclang-rt-14-dev python3 bc man-db xvfb xauth x11-utils xterm qemu-system-gui"
 
 # ctys_apt_install PKG...: installs what is missing (apt-get update once, only if needed).
 ctys_apt_install() {

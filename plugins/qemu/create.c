@@ -568,15 +568,60 @@ out:
 static const char *const console_types[] = { "NONE", "CLI", "CLI0", "SDL", "VNC", "XTERM",
     "GTERM", "EMACS", NULL };
 
+/* The program a console type runs (NULL: none of its own). */
+static const char *
+console_program(int type)
+{
+	static const char *const prog[] = { NULL, NULL, NULL, NULL, "ctys-vncviewer", "xterm",
+	    "gnome-terminal", "emacs" };
+
+	return type >= 0 && type < (int)nitems(prog) ? prog[type] : NULL;
+}
+
+static char *sibling(const char *name);
+
+/* A program name found in PATH (or an absolute path that is executable). */
+static int
+in_path(const char *name)
+{
+	const char *path = getenv("PATH");
+	char *dup, *dir, *save = NULL;
+	int found = 0;
+
+	if (strchr(name, '/') != NULL)
+		return access(name, X_OK) == 0;
+	dup = xstrdup(path ? path : "/usr/bin:/bin");
+	for (dir = strtok_r(dup, ":", &save); dir && !found; dir = strtok_r(NULL, ":", &save)) {
+		char *p = xasprintf("%s/%s", *dir ? dir : ".", name);
+
+		found = access(p, X_OK) == 0;
+		free(p);
+	}
+	free(dup);
+	return found;
+}
+
 static int
 console_check(const char *console, char **cause)
 {
 	for (int i = 0; console_types[i] != NULL; i++)
 		if (strcasecmp(console, console_types[i]) == 0) {
+			const char *prog = console_program(i);
+
 			if (i >= 3 && getenv("DISPLAY") == NULL && getenv("WAYLAND_DISPLAY") == NULL &&
 			    (i != 3 || getenv("SDL_VIDEODRIVER") == NULL))
 				return fail(cause, EXIT_USAGE, "CONSOLE:%s needs a display: DISPLAY is "
 				    "not set", console_types[i]);
+			if (prog != NULL) {
+				/* before the VM starts: a console that cannot open is an error now */
+				char *p = sibling(prog);
+				int ok = in_path(p);
+
+				free(p);
+				if (!ok)
+					return fail(cause, EXIT_FAIL, "CONSOLE:%s: %s is not installed",
+					    console_types[i], prog);
+			}
 			return 0;
 		}
 	return fail(cause, EXIT_USAGE, "CONSOLE:%s: not a console (NONE, CLI, CLI0, SDL, VNC, "
@@ -631,7 +676,7 @@ console_start(const char *type, const char *dir, const char *label, const char *
 	struct strv av = { 0 };
 	struct spawn sp = { 0 };
 	char *self = NULL, *cause = NULL, *attach, *sock;
-	int rc = 0;
+	int rc = 0, logfd = -1;
 
 	if (strcasecmp(type, "CLI") == 0 || strcasecmp(type, "CLI0") == 0) {
 		sock = rundir_file(dir, "ctl.sock");
@@ -681,16 +726,25 @@ console_start(const char *type, const char *dir, const char *label, const char *
 		free(b);
 		free(l);
 	}
+	/* detached: it must not hold our output open; what it says goes to a log */
+	{
+		char *lp = rundir_file(dir, "viewer.log");
+
+		logfd = open(lp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		free(lp);
+	}
 	sp.argv = av.v;
 	sp.in = SPAWN_NULL;
 	sp.out = SPAWN_NULL;
-	sp.err = SPAWN_INHERIT;
+	sp.err = logfd != -1 ? logfd : SPAWN_NULL;
 	sp.new_session = 1;
 	if (spawn_start(&sp, &cause) != 0) {
 		log_err("CONSOLE:%s: %s (is %s installed?)", type, cause, av.v[0]);
 		rc = EXIT_FAIL;
 	} else
 		log_debug(1, "CONSOLE:%s: %s started (pid %d)", type, av.v[0], (int)sp.pid);
+	if (logfd != -1)
+		close(logfd);
 	free(cause);
 	free(attach);
 	free(self);
