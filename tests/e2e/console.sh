@@ -1,4 +1,5 @@
 #!/bin/bash
+# smoke
 # The CLI console: a real pseudo-terminal, escape to detach (the terminal restored), the
 # monitor escape, replay on re-attach, one writer (FORCE takes over), CANCEL CLIENT and
 # SERVER seen by an attached console, and CLI0 tied to the VM.
