@@ -10,6 +10,16 @@ def=$(make_vm con)
 expect 0 "" "$CTYS" -a CREATE=p:$def
 wait_console con CTYS-GUEST-READY 60 || exit 1
 
+# where clients connect: the VNC display's socket, the console stream
+d=$(vmdir con)
+h=$(hostname -s)
+[ "$("$CTYS" -a GETCLIENTPORT=l:con)" = "CLIENTPORT(VNC,$h,con)=$d/vnc.sock" ] ||
+	fail "GETCLIENTPORT: $("$CTYS" -a GETCLIENTPORT=l:con)"
+[ -S "$d/vnc.sock" ] || fail "no VNC socket"
+[ "$("$CTYS" -a GETCLIENTPORT=l:con,CLI)" = "CLIENTPORT(CLI,$h,con)=$d/console.sock" ] ||
+	fail "GETCLIENTPORT CLI: $("$CTYS" -a GETCLIENTPORT=l:con,CLI)"
+[ "$("$CTYS" -a LIST=TERSE,DISPLAY,NOFOREIGN)" = "$d/vnc.sock" ] || fail "LIST DISPLAY"
+
 # in a terminal: type, read, ask the monitor, detach with Ctrl-] d; stty unchanged
 out=$($PTY 60 sh -c "stty -g >$T/before; '$CTYS' -a CREATE=l:con,REUSE,CONSOLE:CLI; echo rc=\$?; stty -g >$T/after" <<'S'
 expect guest#
