@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "record.h"
 #include "subopt.h"
 
 struct pr_field {
@@ -70,11 +71,5 @@ void pr_rows_free(struct pr_rows *);
 /* Renders the rows (sorted as asked) to f. */
 void pr_print(FILE *f, const struct pr_schema *, const struct pr_opts *,
     const struct pr_rows *);
-
-/* `;`-separated output encoding of one value (malloc'd), and the split of a line back
- * into at most max fields (each malloc'd, decoded); returns the number of fields, or -1
- * when the line has more than max. */
-char *pr_encode(const char *);
-int pr_decode(const char *line, size_t len, char **fields, int max);
 
 #endif
