@@ -36,6 +36,7 @@ static cfg_opt_t opts[] = {
 	CFG_STR("state_dir", NULL, CFGF_NONE),
 	CFG_STR("cache_dir", NULL, CFGF_NONE),
 	CFG_STR("save_dir", NULL, CFGF_NONE),
+	CFG_STR("db_dir", NULL, CFGF_NONE),
 	CFG_INT("cancel_timeout", 20, CFGF_NONE),
 	CFG_INT("create_timeout", 60, CFGF_NONE),
 	CFG_STR_LIST("base_paths", "{~,/etc/ctys.d,/mntn/vmpool}", CFGF_NONE),
@@ -79,6 +80,8 @@ apply(cfg_t *cfg, struct conf *c, int all)
 		take_str(cfg, "state_dir", &c->state_dir);
 	if (SET("cache_dir"))
 		take_str(cfg, "cache_dir", &c->cache_dir);
+	if (SET("db_dir"))
+		take_str(cfg, "db_dir", &c->db_dir);
 	if (SET("save_dir"))
 		take_str(cfg, "save_dir", &c->save_dir);
 	if (SET("vnc_listen"))
@@ -213,6 +216,7 @@ conf_free(struct conf *c)
 	free(c->console_escape);
 	free(c->vnc_listen);
 	free(c->save_dir);
+	free(c->db_dir);
 	strv_free(&c->files);
 	free(c->runtime_dir);
 	free(c->state_dir);

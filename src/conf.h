@@ -12,7 +12,8 @@ struct conf {
 	char *runtime_dir;	/* NULL: derived (see paths.h) */
 	char *state_dir;
 	char *cache_dir;
-	char *save_dir;		/* suspended VMs' states; NULL: <state_dir>/saves */
+	char *save_dir;
+	char *db_dir;		/* the inventory (enum.fdb); NULL: ~/.ctys/db/default */		/* suspended VMs' states; NULL: <state_dir>/saves */
 	int cancel_timeout;	/* seconds of ACPI grace before escalation */
 	int create_timeout;	/* seconds to wait for QMP after starting QEMU */
 	struct strv base_paths;	/* scan bases for machine-addresses */

@@ -21,6 +21,8 @@ const struct action_def action_table[] = {
 	  ACT_REMOTE_OK | ACT_NEEDS_ARG },
 	{ "LIST", "every VM on this host: managed, suspended, stopped, foreign", ACT_REMOTE_OK },
 	{ "SHOW", "this host for QEMU: binaries, accelerators, directories", ACT_REMOTE_OK },
+	{ "ENUMERATE", "the inventory records of the VM definitions under the base paths",
+	  ACT_REMOTE_OK },
 	{ "GETCLIENTPORT", "where a console client connects: CLIENTPORT(VNC,<host>,<label>)=...",
 	  ACT_REMOTE_OK | ACT_NEEDS_ARG },
 	{ NULL, NULL, 0 }

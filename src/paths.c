@@ -59,6 +59,8 @@ paths_init(struct paths *p, const struct conf *c, char **cause)
 	p->state = c->state_dir ? xstrdup(c->state_dir) : xdg("XDG_STATE_HOME", ".local/state");
 	p->cache = c->cache_dir ? xstrdup(c->cache_dir) : xdg("XDG_CACHE_HOME", ".cache");
 	p->save = c->save_dir ? xstrdup(c->save_dir) : xasprintf("%s/saves", p->state);
+	p->db = c->db_dir ? xstrdup(c->db_dir) : xasprintf("%s/.ctys/db/default",
+	    getenv("HOME") ? getenv("HOME") : "/");
 	if ((rc = paths_private_dir(p->run, cause)) != 0)
 		return rc;
 	return 0;
@@ -71,5 +73,6 @@ paths_free(struct paths *p)
 	free(p->state);
 	free(p->cache);
 	free(p->save);
+	free(p->db);
 	memset(p, 0, sizeof *p);
 }

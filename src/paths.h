@@ -9,6 +9,7 @@ struct paths {
 	char *state;	/* exit records, suspend images */
 	char *cache;	/* QEMU capability cache */
 	char *save;	/* suspended VMs: save_dir, else <state>/saves */
+	char *db;	/* the inventory's directory: db_dir, else ~/.ctys/db/default */
 };
 
 /*

@@ -12,7 +12,7 @@
 	{ ADDR_KEYS_MAC, SUBOPT_ARG, "MAC address (#@#MAC<n>)", 0 }, \
 	{ ADDR_KEYS_TCP, SUBOPT_ARG, "IP address (#@#IP<n>)", 0 }, \
 	{ ADDR_KEYS_PID, SUBOPT_ARG, "QEMU process id (also one ctys did not start)", 0 }, \
-	{ "DBRECORD|DBREC|DR", SUBOPT_ARG, "inventory record index", 1 }
+	{ ADDR_KEYS_DR, SUBOPT_ARG, "record number in the inventory (ctys-vdbgen)", 0 }
 
 static const struct subopt_spec create_specs[] = {
 	ADDR_SPECS,
@@ -89,6 +89,25 @@ static const struct subopt_spec getclientport_specs[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+static const struct subopt_spec enumerate_specs[] = {
+	{ ADDR_KEYS_BASE, SUBOPT_ARG, "base paths to scan (p1%p2; default: base_paths)", 0 },
+	{ "MATCHVSTAT", SUBOPT_ARG, "ACTIVE%DISABLED%EMPTY%BACKUP%TEMPLATE%TESTDUMMY%CUSTOM%"
+	  "PRESENT%ENABLED%ALL: which #@#VMSTATE (default ACTIVE, DISABLED, empty)", 0 },
+	{ "MACHINE", SUBOPT_NOARG, "the 47-field inventory record", 0 },
+	{ "TERSE", SUBOPT_NOARG, "the chosen fields, `;`-separated, no header", 0 },
+	{ "JSON", SUBOPT_NOARG, "an array of objects", 0 },
+	{ "TITLE|TITLEIDX", SUBOPT_NOARG, "a header line (with field indexes)", 0 },
+	{ "TAB_GEN", SUBOPT_ARG, "<idx>_<title>_<width>%...: a table of these fields", 0 },
+	{ "SORT", SUBOPT_ARG, "<field>[%DESC][%UNIQUE]", 0 },
+	{ "PM|HOST|TYPE|STYPE|LABEL|ID|PNAME|UUID|MAC|TCP|DISPLAY|CPORT|SPORT|VNCBASE|DIST|"
+	  "DISTREL|OS|OSREL|VERSION|VERNO|SERNO|CATEGORY|CAT|VMSTATE|VSTAT|HYPERREL|HREL|"
+	  "STACKCAP|SCAP|STACKREQ|SREQ|HWCAP|HWREQ|EXECLOCATION|EXECLOC|RELOCCAP|RCAP|SSHPORT|"
+	  "NETNAME|HRX|HYPERRELRUN|ACCELERATOR|ACCEL|EXEPATH|EXE|IFNAME|CTYSRELEASE|NETMASK|"
+	  "GATEWAY|RELAY|ARCH|PLATFORM|VRAM|VCPU|CSTRG|USTRG|UID|GID|DEFHOSTS|DEFCONSOLE",
+	  SUBOPT_NOARG, "field switches: these columns, in this order", 0 },
+	{ NULL, 0, NULL, 0 }
+};
+
 static const struct subopt_spec show_specs[] = {
 	{ "JSON", SUBOPT_NOARG, "one JSON object", 0 },
 	{ NULL, 0, NULL, 0 }
@@ -104,6 +123,8 @@ static const struct plugin_action qemu_actions[] = {
 	{ "LIST", qemu_list, list_specs, "[=MACHINE|TERSE|JSON|TAB_GEN:..][,<field>...][,SORT:..]"
 	  "[,INACTIVE]" },
 	{ "SHOW", qemu_show, show_specs, "[=JSON]" },
+	{ "ENUMERATE", qemu_enumerate_action, enumerate_specs,
+	  "[=B:<paths>][,MATCHVSTAT:..][,MACHINE|TERSE|JSON|TAB_GEN:..][,<field>...]" },
 	{ "GETCLIENTPORT", qemu_getclientport, getclientport_specs,
 	  "=<machine-address>[,VNC|CLI]" },
 	{ NULL, NULL, NULL, NULL }

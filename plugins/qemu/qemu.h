@@ -11,5 +11,6 @@ int qemu_info(struct ctx *, struct subopt_list *);
 int qemu_list(struct ctx *, struct subopt_list *);
 int qemu_show(struct ctx *, struct subopt_list *);
 int qemu_getclientport(struct ctx *, struct subopt_list *);
+int qemu_enumerate_action(struct ctx *, struct subopt_list *);
 
 #endif

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "exitcodes.h"
+#include "fdb.h"
 #include "foreign.h"
 #include "locate.h"
 #include "supervisor.h"
@@ -35,6 +36,8 @@ vm_addr_parse(struct subopt_list *l, struct vm_addr *a, int allow_all, char **ca
 			dst = &a->tcp;
 		else if (subopt_key_is(o->key, ADDR_KEYS_PID))
 			dst = &a->pid;
+		else if (subopt_key_is(o->key, ADDR_KEYS_DR))
+			dst = &a->dbrecord;
 		else if (subopt_key_is(o->key, ADDR_KEYS_BASE)) {
 			o->used = 1;
 			if (o->arg == NULL || *o->arg == '\0')
@@ -63,12 +66,15 @@ vm_addr_parse(struct subopt_list *l, struct vm_addr *a, int allow_all, char **ca
 		return fail(cause, EXIT_USAGE, "label must not start with '-': '%s'", a->label);
 	if (a->path != NULL && a->path[0] != '/')
 		return fail(cause, EXIT_USAGE, "P: needs an absolute path: '%s'", a->path);
+	if (a->dbrecord != NULL && (!str_is_uint(a->dbrecord) || atol(a->dbrecord) <= 0))
+		return fail(cause, EXIT_USAGE, "DR: not a record number: '%s'", a->dbrecord);
 	if (a->pid != NULL && (!str_is_uint(a->pid) || atoi(a->pid) <= 0))
 		return fail(cause, EXIT_USAGE, "PID: not a process id: '%s'", a->pid);
 	if (a->mac != NULL && strlen(a->mac) != 17)
 		return fail(cause, EXIT_USAGE, "M: not a MAC address: '%s'", a->mac);
 	if (!a->all && a->label == NULL && a->uuid == NULL && a->path == NULL &&
-	    a->fname == NULL && a->mac == NULL && a->tcp == NULL && a->pid == NULL)
+	    a->fname == NULL && a->mac == NULL && a->tcp == NULL && a->pid == NULL &&
+	    a->dbrecord == NULL)
 		return fail(cause, EXIT_USAGE, "no machine-address given (P:<path>, L:<label>, "
 		    "U:<uuid>, F:<part of path>, M:<mac>, T:<ip>, PID:<pid>%s)",
 		    allow_all ? " or ALL" : "");
@@ -89,6 +95,8 @@ vm_addr_free(struct vm_addr *a)
 	free(a->mac);
 	free(a->tcp);
 	free(a->pid);
+	free(a->dbrecord);
+	free(a->dbpath);
 	strv_free(&a->bases);
 	free(a->text);
 	memset(a, 0, sizeof *a);
@@ -128,6 +136,9 @@ matches(const struct vm_addr *a, const struct vmrun *r)
 	if (a->all)
 		return 1;
 	if (a->pid && atoi(a->pid) != (int)r->qemu_pid)
+		return 0;
+	/* DR: the definition of that inventory record (vm_running looked it up) */
+	if (a->dbrecord && (a->dbpath == NULL || r->def == NULL || !same_file(a->dbpath, r->def)))
 		return 0;
 	if (a->label && strcmp(a->label, r->label) != 0)
 		return 0;
@@ -274,11 +285,41 @@ out:
 	return rc;
 }
 
+/* The definition path of inventory record n (1-based), or NULL. */
+static char *
+db_record_path(struct ctx *ctx, long n)
+{
+	char *db = xasprintf("%s/enum.fdb", ctx->paths->db), *line = NULL, *path = NULL;
+	FILE *f = fopen(db, "re");
+	size_t cap = 0;
+	ssize_t len;
+	long i = 0;
+
+	while (f != NULL && path == NULL && (len = getline(&line, &cap, f)) != -1) {
+		struct fdb_record r;
+
+		if (len == 0 || line[0] == '\n' || line[0] == '#' ||
+		    fdb_parse_line(line, (size_t)len, &r, NULL) != 0)
+			continue;
+		if (++i == n && r.f[FDB_ID] != NULL)
+			path = xstrdup(r.f[FDB_ID]);
+		fdb_record_clear(&r);
+	}
+	if (f != NULL)
+		fclose(f);
+	free(line);
+	free(db);
+	return path;
+}
+
 int
 vm_running(struct ctx *ctx, const struct vm_addr *a, struct vmrun **out, size_t *n)
 {
 	struct vmrun *all;
 	size_t nall, k = 0;
+
+	if (a->dbrecord != NULL && a->dbpath == NULL)
+		((struct vm_addr *)a)->dbpath = db_record_path(ctx, atol(a->dbrecord));
 
 	*out = NULL;
 	*n = 0;
@@ -447,6 +488,58 @@ definitions_in(const char *dir, const char *sub, struct strv *out)
 	closedir(d);
 }
 
+struct dbmatch {
+	const struct vm_addr *a;
+	struct resolve *r;
+	long index;		/* record number, for DR: */
+	char host[256];
+};
+
+/* An inventory record that names this address: its definition (on this host) counts. */
+static int
+db_one(struct fdb_record *rec, void *arg)
+{
+	struct dbmatch *m = arg;
+	const struct vm_addr *a = m->a;
+	char **f = rec->f;
+	int ok = 1;
+
+	m->index++;
+	if (a->dbrecord != NULL)
+		ok = atol(a->dbrecord) == m->index;
+	if (a->label && (f[FDB_LABEL] == NULL || strcmp(a->label, f[FDB_LABEL]) != 0))
+		ok = 0;
+	if (a->uuid && (f[FDB_UUID] == NULL || strcasecmp(a->uuid, f[FDB_UUID]) != 0))
+		ok = 0;
+	if (a->mac && (f[FDB_MAC] == NULL || strcasecmp(a->mac, f[FDB_MAC]) != 0))
+		ok = 0;
+	if (a->tcp && (f[FDB_TCP] == NULL || strcmp(a->tcp, f[FDB_TCP]) != 0))
+		ok = 0;
+	if (a->fname && (f[FDB_ID] == NULL || strstr(f[FDB_ID], a->fname) == NULL))
+		ok = 0;
+	if (ok && f[FDB_ID] != NULL && access(f[FDB_ID], R_OK) == 0 &&
+	    (f[FDB_HOST] == NULL || strcmp(f[FDB_HOST], m->host) == 0 || a->dbrecord)) {
+		size_t i;
+
+		for (i = 0; i < m->r->found.n; i++)
+			if (strncmp(m->r->found.v[i], f[FDB_ID], strlen(f[FDB_ID])) == 0 &&
+			    m->r->found.v[i][strlen(f[FDB_ID])] == '\t')
+				break;
+		if (i == m->r->found.n)
+			strv_addf(&m->r->found, "%s\t%s", f[FDB_ID], f[FDB_LABEL] ? f[FDB_LABEL] : "");
+	}
+	fdb_record_clear(rec);
+	free(rec);
+	return 0;
+}
+
+static void
+db_warn(const char *msg, void *arg)
+{
+	(void)arg;
+	log_debug(1, "%s", msg);
+}
+
 int
 vm_resolve_definition(struct ctx *ctx, const struct vm_addr *a, char **def, char **cause)
 {
@@ -488,8 +581,27 @@ vm_resolve_definition(struct ctx *ctx, const struct vm_addr *a, char **def, char
 	}
 	vmrun_list_free(vms, n);
 
-	/* VMs ctys has run (suspended, or with an exit record) know their definitions too */
+	/* the inventory (ctys-vdbgen) */
 	if (a->bases.n == 0) {
+		struct dbmatch m = { .a = a, .r = &r };
+		char *db = xasprintf("%s/enum.fdb", ctx->paths->db);
+
+		if (gethostname(m.host, sizeof m.host) != 0)
+			strlcpy_chk(m.host, "localhost", sizeof m.host);
+		m.host[strcspn(m.host, ".")] = '\0';
+		if (fdb_read(db, db_one, &m, db_warn, NULL) == -1 && a->dbrecord != NULL) {
+			rc = fail(cause, EXIT_NOTFOUND, "DR: no inventory at '%s' (ctys-vdbgen makes "
+			    "it)", db);
+			free(db);
+			return rc;
+		}
+		free(db);
+		if (a->dbrecord != NULL && r.found.n == 0)
+			return fail(cause, EXIT_NOTFOUND, "DR:%s: no such record of this host in the "
+			    "inventory", a->dbrecord);
+	}
+	/* VMs ctys has run (suspended, or with an exit record) know their definitions too */
+	if (a->bases.n == 0 && r.found.n == 0) {
 		struct strv known = { 0 };
 		char *exits = xasprintf("%s/exits", ctx->paths->state);
 

@@ -14,6 +14,8 @@ struct vm_addr {
 	char *mac;	/* M:, MAC: */
 	char *tcp;	/* T:, TCP: an IP address of #@#IP<n> */
 	char *pid;	/* PID: the QEMU process (also one ctys did not start) */
+	char *dbrecord;	/* DR: the n-th record (1-based) of the inventory */
+	char *dbpath;	/* its definition, looked up once */
 	struct strv bases;	/* B:, BASE:, BASEPATH: p1%p2 (scan only these) */
 	int all;	/* ALL */
 	char *text;	/* as the user wrote it, for messages */
@@ -27,6 +29,7 @@ struct vm_addr {
 #define ADDR_KEYS_TCP "TCP|T"
 #define ADDR_KEYS_BASE "BASEPATH|BASE|B"
 #define ADDR_KEYS_PID "PID"
+#define ADDR_KEYS_DR "DBRECORD|DBREC|DR"
 
 /* Takes the machine-address suboptions. Returns 0 or EXIT_USAGE with *cause. */
 int vm_addr_parse(struct subopt_list *, struct vm_addr *, int allow_all, char **cause);
