@@ -13,25 +13,19 @@ cmake --build build -j"$(nproc)" >/dev/null
 echo "setup: built $top/build/bin/ctys ($(build/bin/ctys --version))"
 tests/guest/build.sh build/guest
 
-# The demo VM: a definition in the original ctys format, next to nothing but data.
-mkdir -p build/vms/demo
-cat >build/vms/demo/demo.ctys <<DEF
-#!/bin/bash
-# ctys VM definition (read as data, never executed)
-#@#MAGICID-QEMU
-#@#LABEL      = "demo"
-#@#UUID       = "5f0c2b7e-1d2a-4c3b-9e8f-0a1b2c3d4e5f"
-#@#DIST       = "busybox"
-#@#OS         = "Linux"
-#@#VMSTATE    = "ACTIVE"
-MEMSIZE=256
-SMP=1
-KERNELIMAGE="\${CTYSWRAPPERPATH}/../../guest/vmlinuz"
-INITRDIMAGE="\${CTYSWRAPPERPATH}/../../guest/initrd.gz"
-APPEND="console=ttyS0 quiet loglevel=1 panic=-1"
-DEF
 def=$top/build/vms/demo/demo.ctys
 ctys=$top/build/bin/ctys
+# The demo VM, made by ctys-createConfVM: a definition in the original ctys format (data,
+# never executed) and its wrapper. A demo from an earlier run is stopped and replaced.
+if [ -f "$def" ] && [ "$("$ctys" -a ISACTIVE=p:"$def" 2>/dev/null)" = 1 ]; then
+	"$ctys" -a CANCEL=p:"$def",FORCE
+fi
+rm -rf build/vms/demo
+mkdir -p build/vms
+echo "setup: \$ ctys-createConfVM --label demo --dir build/vms --mem 256 --kernel ... --initrd ... --append ..."
+build/bin/ctys-createConfVM --label demo --dir build/vms --mem 256 \
+	--kernel "$top/build/guest/vmlinuz" --initrd "$top/build/guest/initrd.gz" \
+	--append "console=ttyS0 quiet loglevel=1 panic=-1"
 echo "setup: demo VM definition: $def"
 
 if [ "$("$ctys" -a ISACTIVE=l:demo)" = 1 ]; then
