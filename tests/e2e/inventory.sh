@@ -78,3 +78,18 @@ out=$("$CTYS" -a "CREATE=DR:2,PRINT") || fail "CREATE DR:2: $out"
 grep -q -- "-name 'guest=web;1 ü" <<<"$out" || fail "DR:2 is not web: $out"
 expect 3 "DR:9: no such record" "$CTYS" -a "CREATE=DR:9,PRINT"
 no_leftovers
+
+# ctys-createConfVM: a new VM in the original's layout, found by ENUMERATE, never overwritten
+NEWVM=$CTYS_BUILD/bin/ctys-createConfVM
+out=$("$NEWVM" --label 'new "one"' --dir "$pool" --mem 128 --disk 32M --kernel "$CTYS_GUEST/vmlinuz") ||
+	fail "createConfVM: $out"
+d="$pool/new \"one\""
+[ -f "$d/new \"one\".ctys" ] && [ -x "$d/new \"one\".sh" ] && [ -f "$d/new \"one\".qcow2" ] ||
+	fail "createConfVM files: $(ls -la "$d")"
+qemu-img info "$d/new \"one\".qcow2" | grep -q 'file format: qcow2' || fail "disk not qcow2"
+out=$("$CTYS" -a "ENUMERATE=B:$pool,TERSE,LABEL,MAC,UUID,VRAM" | grep '^new')
+[[ "$out" =~ ^new\ \"one\"\;0[26ae]:[0-9a-f:]{14}\;[0-9a-f-]{36}\;128$ ]] || fail "new VM record: $out"
+"$CTYS" -a "CREATE=l:new \"one\",B:$pool,PRINT" | grep -q -- "-m 128" || fail "new VM argv"
+CTYS=$CTYS "$d/new \"one\".sh" --print | grep -q -- "-m 128" || fail "the written wrapper"
+expect 4 "never overwrites" "$NEWVM" --label 'new "one"' --dir "$pool"
+expect 2 "not a label" "$NEWVM" --label -x --dir "$pool"
