@@ -1,7 +1,8 @@
 #include "locate.h"
 
 #include <errno.h>
-#include <ftw.h>
+#include <fcntl.h>
+#include <fts.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,114 +133,146 @@ vmdef_matches(const struct vmdef *d, const struct vmdef_query *q)
 	return ok;
 }
 
-/* nftw has no user argument: the scan state lives here (one scan at a time). */
-static struct {
+/* The state of one walk. */
+struct scan {
 	int (*fn)(struct vmdef *, void *);
 	void *arg;
 	void (*warn)(const char *, void *);
 	struct { dev_t dev; ino_t ino; } *seen;
 	size_t nseen, count;
 	int stop;
-} scan;
+};
 
 static int
-seen_before(const struct stat *st)
+seen_before(struct scan *sc, const struct stat *st)
 {
-	for (size_t i = 0; i < scan.nseen; i++)
-		if (scan.seen[i].dev == st->st_dev && scan.seen[i].ino == st->st_ino)
+	for (size_t i = 0; i < sc->nseen; i++)
+		if (sc->seen[i].dev == st->st_dev && sc->seen[i].ino == st->st_ino)
 			return 1;
-	scan.seen = xreallocarray(scan.seen, scan.nseen + 1, sizeof *scan.seen);
-	scan.seen[scan.nseen].dev = st->st_dev;
-	scan.seen[scan.nseen++].ino = st->st_ino;
+	sc->seen = xreallocarray(sc->seen, sc->nseen + 1, sizeof *sc->seen);
+	sc->seen[sc->nseen].dev = st->st_dev;
+	sc->seen[sc->nseen++].ino = st->st_ino;
 	return 0;
 }
 
 static void
-scan_warn(const char *fmt, const char *path, const char *what)
+scan_warn(struct scan *sc, const char *fmt, const char *path, const char *what)
 {
 	char *m;
 
-	if (scan.warn == NULL)
+	if (sc->warn == NULL)
 		return;
 	m = xasprintf(fmt, path, what);
-	scan.warn(m, scan.arg);
+	sc->warn(m, sc->arg);
 	free(m);
 }
 
-static int
-scan_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+/* One candidate file (.ctys or .conf): read, filtered on the magic, parsed, handed on. */
+static void
+scan_file(struct scan *sc, const char *path, size_t len)
 {
-	size_t len = strlen(path);
+	struct stat st;
 	struct vmdef *d;
 	char *buf, *conf;
-	size_t n;
+	ssize_t n;
+	size_t got = 0;
+	int fd;
 
-	(void)ftw;
-	if (type == FTW_DNR) {
-		scan_warn("%s: cannot read directory: %s", path, strerror(EACCES));
-		return 0;
-	}
-	if (type != FTW_F || !S_ISREG(st->st_mode))
-		return 0;
-	if (!(len > 5 && strcmp(path + len - 5, ".ctys") == 0) &&
-	    !(len > 5 && strcmp(path + len - 5, ".conf") == 0))
-		return 0;
-	if (st->st_size > SCAN_MAX_FILE) {
-		if (len > 5 && strcmp(path + len - 5, ".ctys") == 0)
-			scan_warn("%s: %s, skipped", path, "larger than 256 KiB");
-		return 0;
-	}
 	/* a .ctys beside a .conf of the same name is the man-page layout's wrapper */
 	if (strcmp(path + len - 5, ".ctys") == 0) {
 		conf = xasprintf("%.*s.conf", (int)(len - 5), path);
 		if (is_file(conf)) {
 			free(conf);
-			return 0;
+			return;
 		}
 		free(conf);
 	}
-	if ((buf = file_read(path, SCAN_MAX_FILE, &n)) == NULL) {
-		scan_warn("%s: %s", path, strerror(errno));
-		return 0;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) == -1) {
+		if (errno != ELOOP)	/* a symbolic link: not followed */
+			scan_warn(sc, "%s: %s", path, strerror(errno));
+		return;
 	}
-	if (memmem(buf, n, "#@#MAGICID-QEMU", 15) == NULL || seen_before(st)) {
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return;
+	}
+	if (st.st_size > SCAN_MAX_FILE) {
+		if (strcmp(path + len - 5, ".ctys") == 0)
+			scan_warn(sc, "%s: %s, skipped", path, "larger than 256 KiB");
+		close(fd);
+		return;
+	}
+	buf = xmalloc((size_t)st.st_size + 1);
+	while (got < (size_t)st.st_size &&
+	    (n = read(fd, buf + got, (size_t)st.st_size - got)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	if (memmem(buf, got, "#@#MAGICID-QEMU", 15) == NULL || seen_before(sc, &st)) {
 		free(buf);
-		return 0;
+		return;
 	}
-	d = vmdef_parse(buf, n, path);
+	d = vmdef_parse(buf, got, path);
 	free(buf);
 	if (d->magic_ignore || !d->magic_qemu) {
 		vmdef_free(d);
-		return 0;
+		return;
 	}
-	scan.count++;
-	if (scan.fn(d, scan.arg) != 0) {
-		scan.stop = 1;
-		return FTW_STOP;
-	}
-	return 0;
+	sc->count++;
+	if (sc->fn(d, sc->arg) != 0)
+		sc->stop = 1;
 }
 
 size_t
 vmdef_scan(const char *const *bases, size_t nbases, int (*fn)(struct vmdef *, void *),
     void *arg, void (*warn)(const char *, void *))
 {
-	size_t count;
+	struct scan sc = { .fn = fn, .arg = arg, .warn = warn };
 
-	memset(&scan, 0, sizeof scan);
-	scan.fn = fn;
-	scan.arg = arg;
-	scan.warn = warn;
-	for (size_t i = 0; i < nbases && !scan.stop; i++) {
+	/*
+	 * fts without stat: only directories are stat'ed (for cycles and the file system
+	 * boundary); files are told apart by their names, and only candidates are opened.
+	 */
+	for (size_t i = 0; i < nbases && !sc.stop; i++) {
 		char *b = path_expand_home(bases[i]);
+		char *const paths[] = { b, NULL };
 		struct stat st;
+		FTS *fts;
+		FTSENT *e;
 
-		if (stat(b, &st) == 0)
-			nftw(b, scan_entry, 32, FTW_PHYS | FTW_MOUNT | FTW_ACTIONRETVAL);
+		if (stat(b, &st) == -1 || (fts = fts_open(paths, FTS_PHYSICAL | FTS_NOSTAT |
+		    FTS_XDEV | FTS_NOCHDIR, NULL)) == NULL) {
+			free(b);
+			continue;
+		}
+		while (!sc.stop && (e = fts_read(fts)) != NULL) {
+			size_t len = e->fts_pathlen;
+
+			switch (e->fts_info) {
+			case FTS_DNR:
+			case FTS_ERR:
+				scan_warn(&sc, "%s: cannot read directory: %s", e->fts_path,
+				    strerror(e->fts_errno));
+				break;
+			case FTS_DC:	/* a directory cycle (bind mounts): not again */
+				break;
+			case FTS_NSOK:
+			case FTS_F:
+				if (len > 5 && (strcmp(e->fts_path + len - 5, ".ctys") == 0 ||
+				    strcmp(e->fts_path + len - 5, ".conf") == 0))
+					scan_file(&sc, e->fts_path, len);
+				break;
+			default:
+				break;
+			}
+		}
+		fts_close(fts);
 		free(b);
 	}
-	count = scan.count;
-	free(scan.seen);
-	memset(&scan, 0, sizeof scan);
-	return count;
+	free(sc.seen);
+	return sc.count;
 }
