@@ -7,8 +7,9 @@
 
 work=$T/work
 mkdir -p "$work/build/vms/demo" "$T/bin"
-ln -s "$CTYS" "$T/bin/ctys"
-export PATH=$T/bin:$PATH
+for b in "$(dirname "$CTYS")"/*; do ln -s "$b" "$T/bin/"; done
+export PATH=$T/bin:$PATH TMPDIR=$T/tmp
+mkdir -p "$TMPDIR"
 def=$(make_vm demo)
 mv "$def" "$work/build/vms/demo/demo.ctys"
 n=0
