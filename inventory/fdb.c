@@ -129,6 +129,11 @@ fdb_format(const struct fdb_record *r)
 		out[len] = '\0';
 		free(e);
 	}
+	/* a last value ending in CR gets the original's final `;`: the reader strips CR/LF */
+	if (len > 0 && out[len - 1] == '\r') {
+		out[len++] = ';';
+		out[len] = '\0';
+	}
 	return out;
 }
 

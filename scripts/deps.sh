@@ -1,7 +1,7 @@
 # The Debian 12 packages ctys needs, in one place (sourced by setup.sh and test.sh).
 # Build: compiler, CMake, pkg-config and the chosen libraries (DEVELOPERS.md).
 CTYS_BUILD_DEPS="gcc make cmake pkg-config libconfuse-dev libssh-dev libvncserver-dev
-libsdl2-dev uuid-dev libjson-c-dev libpng-dev"
+libsdl2-dev uuid-dev libjson-c-dev libpng-dev libpcre2-dev"
 # Run: QEMU itself (and qemu-img), procps for the tests' pgrep.
 CTYS_RUN_DEPS="qemu-system-x86 qemu-utils procps"
 # Tests: clang + its runtimes for libFuzzer, python3 for socket helpers, bc for timings,

@@ -5,7 +5,7 @@
 
 list() { "$CTYS" -a "LIST${1:+=$1}"; }
 field() {	# JSON-LABEL FIELD: one field of one VM from LIST=JSON,INACTIVE
-	list JSON,INACTIVE | python3 -c '
+	list "${LISTOPTS:-JSON,INACTIVE,NOFOREIGN}" | python3 -c '
 import json, sys
 for vm in json.load(sys.stdin):
     if vm["label"] == sys.argv[1]:
@@ -36,13 +36,15 @@ expect 0 "" "$CTYS" -a CANCEL=l:gone,FORCE
 pid=$(field "web;1 a" pid)
 [ -n "$pid" ] && kill -0 "$pid" || fail "pid: '$pid'"
 list INACTIVE | grep -q '^Label ' || fail "no table header"
-list | grep -q sleeper && fail "a suspended VM listed without INACTIVE"
+# (NOFOREIGN: tests running beside this one have QEMUs of their own)
+list NOFOREIGN | grep -q sleeper && fail "a suspended VM listed without INACTIVE"
 
 # MACHINE: the original's 22 fields, `;` inside a value escaped
-out=$(list MACHINE)
-python3 - "$out" <<'PY' || fail "MACHINE: $out"
+out=$(list MACHINE,NOFOREIGN)
+echo "$out" >"$T/machine.txt"
+python3 - "$T/machine.txt" <<'PY' || fail "MACHINE: $out"
 import re, sys
-lines = sys.argv[1].splitlines()
+lines = open(sys.argv[1]).read().splitlines()
 assert len(lines) >= 2, lines
 for l in lines:
     f = re.split(r'(?<!\\);', l)
@@ -53,9 +55,9 @@ f = re.split(r'(?<!\\);', web[0])
 assert f[1] == 'QEMU-x86_64' and f[2] == 'web\\;1 a' and f[20] == 'tcg', f
 PY
 # TERSE with field switches in the given order; TAB_GEN widths; SORT
-out=$(list TERSE,PID,LABEL,SORT:label)
+out=$(list TERSE,PID,LABEL,SORT:label,NOFOREIGN)
 grep -q "^$pid;web\\\\;1 a$" <<<"$out" || fail "TERSE,PID,LABEL: $out"
-out=$(list "TAB_GEN:label_6%state_8")
+out=$(list "TAB_GEN:label_6%state_8,NOFOREIGN")
 grep -q '^Label   State   $' <<<"$out" || grep -q '^Label   State' <<<"$out" || fail "TAB_GEN header: $out"
 grep -q '^web;1~  running' <<<"$out" || fail "TAB_GEN cut to width: $out"
 expect 2 "TAB_GEN" "$CTYS" -a "LIST=TAB_GEN:labl_6"
@@ -66,9 +68,9 @@ qemu-system-x86_64 -name guest=handmade -machine accel=tcg -m 64 -nodefaults -di
 	-device "virtio-net-pci,mac=52:54:00:77:66:55" -netdev user,id=n0 2>/dev/null ||
 	qemu-system-x86_64 -name guest=handmade -machine accel=tcg -m 64 -nodefaults -display none \
 	-S -qmp "unix:$T/hand.qmp,server=on,wait=off" -daemonize -pidfile "$T/hand.pid"
-[ "$(field handmade managed)" = foreign ] || fail "foreign: $(list JSON)"
-[ "$(field handmade pid)" = "$(cat "$T/hand.pid")" ] || fail "foreign pid"
-[ "$(field handmade context)" = "$T/hand.qmp" ] || fail "foreign QMP socket: $(field handmade context)"
+[ "$(LISTOPTS=JSON field handmade managed)" = foreign ] || fail "foreign: $(list JSON)"
+[ "$(LISTOPTS=JSON field handmade pid)" = "$(cat "$T/hand.pid")" ] || fail "foreign pid"
+[ "$(LISTOPTS=JSON field handmade context)" = "$T/hand.qmp" ] || fail "foreign QMP socket: $(field handmade context)"
 list NOFOREIGN | grep -q handmade && fail "NOFOREIGN listed a foreign QEMU"
 # ... and taken over on first contact: ISACTIVE by pid adopts it, then it is ctys's
 hpid=$(cat "$T/hand.pid")
