@@ -35,6 +35,14 @@ else
 	fail "QEMU has no SDL display (package qemu-system-gui)"
 fi
 
+# CONSOLE:VNC: ctys-vncviewer on the VM's display, titled with the label
+def=$(make_vm vncvm)
+SDL_VIDEODRIVER=x11 expect 0 "" "$CTYS" -a CREATE=p:$def,CONSOLE:VNC
+window '"vncvm"' 30 || fail "no viewer window: $(xwininfo -root -tree | head -20)"
+expect 0 "" "$CTYS" -a CANCEL=l:vncvm,FORCE
+for ((i = 0; i < 100; i++)); do window '"vncvm"' 0 || break; sleep 0.1; done
+window '"vncvm"' 0 && fail "the viewer outlived the VM"
+
 # CONSOLE:XTERM: an xterm titled with the label, attached to the console
 def=$(make_vm xtvm)
 expect 0 "" "$CTYS" -a CREATE=p:$def,CONSOLE:XTERM
