@@ -170,6 +170,10 @@ env -u DISPLAY -u SDL_VIDEODRIVER "$V" --screenshot "$T/u2.png" --settle 200 "$d
 	fail "screenshot by runtime directory"
 "$V" --screenshot "$T/u3.png" --settle 200 "unix:$d/vnc.sock" || fail "screenshot by unix:PATH"
 out=$(pngcmp "$T/u2.png" "$T/u3.png") || fail "runtime dir vs unix: $out"
+# ... and a machine-address, resolved by ctys
+"$V" --screenshot "$T/u4.png" --settle 200 "l:vncu" || fail "screenshot by machine-address"
+out=$(pngcmp "$T/u2.png" "$T/u4.png") || fail "runtime dir vs l:vncu: $out"
+expect 3 "'l:nosuchvm': ctys found no running VM there" "$V" --screenshot "$T/x.png" l:nosuchvm
 
 # --- bad inputs
 expect 3 "'$d/nosuch.sock': no such socket" "$V" --screenshot "$T/x.png" "$d/nosuch.sock"

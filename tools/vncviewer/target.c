@@ -9,10 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "exitcodes.h"
+#include "spawn.h"
 #include "util.h"
 
 /* Reads a password file: the first line, at most 8 characters count for VNC. */
@@ -173,6 +176,78 @@ target_from_path(const char *path, struct target *t, char **cause)
 	return 0;
 }
 
+/* A ctys machine-address ("l:web1", "u:...", "PID:123"): its keys before the first ':'. */
+static int
+is_address(const char *arg)
+{
+	static const char *const keys[] = { "L", "LABEL", "U", "UUID", "P", "ID", "PNAME",
+	    "PATHNAME", "M", "MAC", "T", "TCP", "F", "FNAME", "FILENAME", "PID", "DR", "DBREC",
+	    "DBRECORD", NULL };
+	size_t n = strcspn(arg, ":");
+
+	if (arg[n] != ':')
+		return 0;
+	for (int i = 0; keys[i] != NULL; i++)
+		if (strlen(keys[i]) == n && strncasecmp(arg, keys[i], n) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * A machine-address: ctys (beside this program, else in PATH) says where the VM's console
+ * socket is (GETCLIENTPORT ...,CLI); its directory is the runtime directory.
+ */
+static int
+target_from_address(const char *arg, struct target *t, char **cause)
+{
+	char self[4096], *ctys = NULL, *req, *out = NULL, *eq, *slash;
+	char *argv[5];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	int status, rc;
+
+	if (n > 0) {
+		self[n] = '\0';
+		if ((slash = strrchr(self, '/')) != NULL) {
+			*slash = '\0';
+			ctys = xasprintf("%s/ctys", self);
+			if (access(ctys, X_OK) != 0) {
+				free(ctys);
+				ctys = NULL;
+			}
+		}
+	}
+	if (ctys == NULL)
+		ctys = xstrdup("ctys");
+	req = xasprintf("GETCLIENTPORT=%s,CLI", arg);
+	argv[0] = ctys;
+	argv[1] = "-a";
+	argv[2] = req;
+	argv[3] = NULL;
+	if (spawn_capture(argv, 65536, &out, &status, cause) != 0) {
+		rc = EXIT_FAIL;
+		goto done;
+	}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || out == NULL ||
+	    (eq = strstr(out, ")=")) == NULL) {
+		rc = fail(cause, WIFEXITED(status) && WEXITSTATUS(status) == EXIT_STATE ?
+		    EXIT_NOTFOUND : EXIT_FAIL, "'%s': ctys found no running VM there", arg);
+		goto done;
+	}
+	eq += 2;
+	eq[strcspn(eq, "\n")] = '\0';
+	if ((slash = strrchr(eq, '/')) == NULL) {
+		rc = fail(cause, EXIT_FAIL, "'%s': unexpected answer from ctys: '%s'", arg, eq);
+		goto done;
+	}
+	*slash = '\0';
+	rc = target_from_rundir(eq, t, cause);
+done:
+	free(out);
+	free(req);
+	free(ctys);
+	return rc;
+}
+
 int
 target_resolve(const char *arg, const char *rundir, const char *pwfile, struct target *t,
     char **cause)
@@ -185,6 +260,8 @@ target_resolve(const char *arg, const char *rundir, const char *pwfile, struct t
 		return rc;
 	if (rundir != NULL)
 		rc = target_from_rundir(rundir, t, cause);
+	else if (is_address(arg))
+		rc = target_from_address(arg, t, cause);
 	else if (strncmp(arg, "unix:", 5) == 0) {
 		if (arg[5] == '\0')
 			return fail(cause, EXIT_USAGE, "'%s': no socket path", arg);
