@@ -410,18 +410,26 @@ load_facts(struct sup *s)
  * status.json in the runtime directory: what `status` answers, rewritten (atomically) on
  * every change of state, so that LIST reads files and never waits for a supervisor.
  */
+/* Writes o to path (0600) through path.tmp and a rename: readers see all or nothing. */
+static void
+json_write_atomic(const char *path, json_object *o, int flags)
+{
+	char *tmp = xasprintf("%s.tmp", path);
+	const char *js = json_object_to_json_string_ext(o, flags | JSON_C_TO_STRING_NOSLASHESCAPE);
+
+	if (file_write(tmp, js, strlen(js), 0600) == 0)
+		rename(tmp, path);
+	free(tmp);
+}
+
 static void
 publish_status(struct sup *s)
 {
 	json_object *o = status_json(s);
-	char *p = vmfile(s, "status.json"), *tmp = vmfile(s, "status.json.tmp");
-	const char *js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-	    JSON_C_TO_STRING_NOSLASHESCAPE);
+	char *p = vmfile(s, "status.json");
 
-	if (file_write(tmp, js, strlen(js), 0600) == 0)
-		rename(tmp, p);
+	json_write_atomic(p, o, JSON_C_TO_STRING_PLAIN);
 	free(p);
-	free(tmp);
 	json_object_put(o);
 }
 
@@ -778,8 +786,7 @@ static void
 write_save_meta(struct sup *s)
 {
 	json_object *o = json_object_new_object();
-	char *p, *tmp, *argvp;
-	const char *js;
+	char *p, *argvp;
 	size_t len = 0;
 	char *buf;
 
@@ -792,12 +799,8 @@ write_save_meta(struct sup *s)
 	json_object_object_add(o, "workdir", json_object_new_string(s->cfg->workdir ? s->cfg->workdir : "/"));
 	json_object_object_add(o, "files", argv_files(s));
 	p = xasprintf("%s/meta.json", s->cfg->save_dir);
-	tmp = xasprintf("%s.tmp", p);
-	js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-	if (file_write(tmp, js, strlen(js), 0600) == 0)
-		rename(tmp, p);
+	json_write_atomic(p, o, JSON_C_TO_STRING_PRETTY);
 	free(p);
-	free(tmp);
 	json_object_put(o);
 	/* the exact argv: a restore needs the identical device set */
 	for (size_t i = 0; i < s->cfg->argv.n; i++)
@@ -1652,8 +1655,7 @@ static void
 write_exit_record(struct sup *s, const char *how, int known, int wstatus)
 {
 	json_object *o = json_object_new_object(), *evs = json_object_new_array();
-	char *dir = xasprintf("%s/exits", s->cfg->state_dir), *path, *tmp, *tail;
-	const char *js;
+	char *dir = xasprintf("%s/exits", s->cfg->state_dir), *path, *tail;
 
 	json_object_object_add(o, "label", json_object_new_string(s->cfg->label));
 	json_object_object_add(o, "id", json_object_new_string(s->cfg->id));
@@ -1689,12 +1691,8 @@ write_exit_record(struct sup *s, const char *how, int known, int wstatus)
 
 	if (mkdir_p(dir, 0700) == 0) {
 		path = xasprintf("%s/%s.json", dir, s->cfg->id);
-		tmp = xasprintf("%s.tmp", path);
-		js = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-		if (file_write(tmp, js, strlen(js), 0600) == 0)
-			rename(tmp, path);
+		json_write_atomic(path, o, JSON_C_TO_STRING_PRETTY);
 		free(path);
-		free(tmp);
 	}
 	free(dir);
 	json_object_put(o);
