@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fts.h>
+#include <search.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,24 +135,45 @@ vmdef_matches(const struct vmdef *d, const struct vmdef_query *q)
 }
 
 /* The state of one walk. */
+struct devino {
+	dev_t dev;
+	ino_t ino;
+};
+
 struct scan {
 	int (*fn)(struct vmdef *, void *);
 	void *arg;
 	void (*warn)(const char *, void *);
-	struct { dev_t dev; ino_t ino; } *seen;
-	size_t nseen, count;
+	void *files, *dirs;	/* tsearch trees of struct devino: what was met already */
+	size_t count;
 	int stop;
 };
 
 static int
-seen_before(struct scan *sc, const struct stat *st)
+devino_cmp(const void *a, const void *b)
 {
-	for (size_t i = 0; i < sc->nseen; i++)
-		if (sc->seen[i].dev == st->st_dev && sc->seen[i].ino == st->st_ino)
-			return 1;
-	sc->seen = xreallocarray(sc->seen, sc->nseen + 1, sizeof *sc->seen);
-	sc->seen[sc->nseen].dev = st->st_dev;
-	sc->seen[sc->nseen++].ino = st->st_ino;
+	const struct devino *x = a, *y = b;
+
+	if (x->dev != y->dev)
+		return x->dev < y->dev ? -1 : 1;
+	return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+/* 1 when (dev, ino) is in the tree already; else it is added. */
+static int
+seen_before(void **tree, dev_t dev, ino_t ino)
+{
+	struct devino *k = xmalloc(sizeof *k), **found;
+
+	k->dev = dev;
+	k->ino = ino;
+	found = tsearch(k, tree, devino_cmp);
+	if (found == NULL)
+		fatal("out of memory");
+	if (*found != k) {
+		free(k);
+		return 1;
+	}
 	return 0;
 }
 
@@ -212,7 +234,7 @@ scan_file(struct scan *sc, const char *path, size_t len)
 		got += (size_t)n;
 	}
 	close(fd);
-	if (memmem(buf, got, "#@#MAGICID-QEMU", 15) == NULL || seen_before(sc, &st)) {
+	if (memmem(buf, got, "#@#MAGICID-QEMU", 15) == NULL || seen_before(&sc->files, st.st_dev, st.st_ino)) {
 		free(buf);
 		return;
 	}
@@ -253,6 +275,11 @@ vmdef_scan(const char *const *bases, size_t nbases, int (*fn)(struct vmdef *, vo
 			size_t len = e->fts_pathlen;
 
 			switch (e->fts_info) {
+			case FTS_D:	/* met through an earlier base path: walked once */
+				/* (FTS_NOSTAT leaves fts_statp unset; fts_dev/fts_ino are kept) */
+				if (seen_before(&sc.dirs, e->fts_dev, e->fts_ino))
+					fts_set(fts, e, FTS_SKIP);
+				break;
 			case FTS_DNR:
 			case FTS_ERR:
 				scan_warn(&sc, "%s: cannot read directory: %s", e->fts_path,
@@ -273,6 +300,7 @@ vmdef_scan(const char *const *bases, size_t nbases, int (*fn)(struct vmdef *, vo
 		fts_close(fts);
 		free(b);
 	}
-	free(sc.seen);
+	tdestroy(sc.files, free);
+	tdestroy(sc.dirs, free);
 	return sc.count;
 }

@@ -13,6 +13,7 @@
 
 int log_level;
 const char *log_prog = "ctys";
+int log_copy_fd = -1;
 
 void *
 xmalloc(size_t n)
@@ -159,6 +160,8 @@ log_v(const char *kind, const char *fmt, va_list ap)
 
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	fprintf(stderr, "%s: %s%s\n", log_prog, kind, buf);
+	if (log_copy_fd != -1)
+		dprintf(log_copy_fd, "%s: %s%s\n", log_prog, kind, buf);
 }
 
 void

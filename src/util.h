@@ -34,6 +34,7 @@ void strv_free(struct strv *);
 /* Logging: messages go to stderr prefixed with the program name. */
 extern int log_level;
 extern const char *log_prog;
+extern int log_copy_fd;		/* when not -1, messages are copied there too */
 void log_err(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(int level, const char *, ...) __attribute__((format(printf, 2, 3)));

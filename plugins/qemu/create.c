@@ -731,6 +731,9 @@ console_start(const char *type, const char *dir, const char *label, const char *
 		char *lp = rundir_file(dir, "viewer.log");
 
 		logfd = open(lp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		/* the attach in a terminal says there why it failed (src/main.c) */
+		if (logfd != -1)
+			setenv("CTYS_CONSOLE_LOG", lp, 1);
 		free(lp);
 	}
 	sp.argv = av.v;
@@ -743,6 +746,7 @@ console_start(const char *type, const char *dir, const char *label, const char *
 		rc = EXIT_FAIL;
 	} else
 		log_debug(1, "CONSOLE:%s: %s started (pid %d)", type, av.v[0], (int)sp.pid);
+	unsetenv("CTYS_CONSOLE_LOG");
 	if (logfd != -1)
 		close(logfd);
 	free(cause);

@@ -7,13 +7,12 @@
 for p in Xvfb xwininfo xterm; do
 	command -v $p >/dev/null || { fail "$p is not installed (scripts/deps.sh)"; exit 1; }
 done
-# a free display number
-for n in $(seq 90 120); do [ -e /tmp/.X11-unix/X$n ] || [ -e /tmp/.X$n-lock ] || break; done
-Xvfb ":$n" -screen 0 1024x768x24 -nolisten tcp >"$T/xvfb.log" 2>&1 &
+# a display number of the server's own choosing (no race with another test's server)
+Xvfb -displayfd 3 -screen 0 1024x768x24 -nolisten tcp 3>"$T/xdisplay" >"$T/xvfb.log" 2>&1 &
 xvfb=$!
 trap 'kill $xvfb 2>/dev/null; cleanup' EXIT
-export DISPLAY=":$n"
-for ((i = 0; i < 100; i++)); do xwininfo -root >/dev/null 2>&1 && break; sleep 0.1; done
+for ((i = 0; i < 100; i++)); do [ -s "$T/xdisplay" ] && break; sleep 0.1; done
+export DISPLAY=":$(cat "$T/xdisplay")"
 xwininfo -root >/dev/null 2>&1 || { fail "Xvfb did not start: $(cat "$T/xvfb.log")"; exit 1; }
 
 window() {	# NAME-PATTERN SECONDS: a top-level window whose name matches
@@ -46,14 +45,19 @@ window '"vncvm"' 0 && fail "the viewer outlived the VM"
 # CONSOLE:XTERM: an xterm titled with the label, attached to the console
 def=$(make_vm xtvm)
 expect 0 "" "$CTYS" -a CREATE=p:$def,CONSOLE:XTERM
-window '"xtvm"' 30 || fail "no xterm window: $(xwininfo -root -tree | head -20)"
+xterm_state() {	# what to show when the xterm is not as expected
+	echo "windows: $(xwininfo -root -tree | grep -c '^ *0x') top-level"
+	echo "viewer.log (xterm's and its ctys's messages): $(cat "$(vmdir xtvm)/viewer.log" 2>&1)"
+	ps -eo pid,ppid,stat,args | grep -E '[x]term|[c]tys -a'
+}
+window '"xtvm"' 30 || fail "no xterm window: $(xterm_state)"
 # the xterm's ctys is the console writer
 for ((i = 0; i < 100; i++)); do
 	grep -q '"event":"CTYS_CONSOLE_ATTACH".*"writer":true' "$(vmdir xtvm)/events.jsonl" 2>/dev/null && break
 	sleep 0.1
 done
 grep -q '"event":"CTYS_CONSOLE_ATTACH".*"writer":true' "$(vmdir xtvm)/events.jsonl" ||
-	fail "the xterm did not attach"
+	fail "the xterm did not attach: $(xterm_state)"
 expect 0 "" "$CTYS" -a CANCEL=l:xtvm,FORCE
 # the xterm ends with its console
 for ((i = 0; i < 100; i++)); do window '"xtvm"' 0 || break; sleep 0.1; done
