@@ -5,8 +5,10 @@ libsdl2-dev uuid-dev libjson-c-dev libpng-dev libpcre2-dev"
 # Run: QEMU itself (and qemu-img), procps for the tests' pgrep.
 CTYS_RUN_DEPS="qemu-system-x86 qemu-utils procps"
 # Tests: clang + its runtimes for libFuzzer, python3 for socket helpers, bc for timings,
-# an X server and tools for the graphical consoles, QEMU's SDL display.
-CTYS_TEST_DEPS="clang libclang-rt-14-dev python3 bc man-db xvfb xauth x11-utils xterm qemu-system-gui"
+# an X server and tools for the graphical consoles, QEMU's SDL display, sshd and ssh for
+# the ssh hosts of the remote tests (tests/tools/sshhosts.sh).
+CTYS_TEST_DEPS="clang libclang-rt-14-dev python3 bc man-db xvfb xauth x11-utils xterm qemu-system-gui
+openssh-server openssh-client"
 
 # ctys_apt_install PKG...: installs what is missing (apt-get update once, only if needed).
 ctys_apt_install() {

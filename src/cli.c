@@ -46,6 +46,12 @@ cli_parse(int argc, char **argv, struct cli *c, char **cause)
 			c->help = 1;
 			continue;
 		}
+		if (strcmp(a, "--wire") == 0) {
+			if (i + 1 >= argc || !str_is_uint(argv[i + 1]) || strlen(argv[i + 1]) > 4)
+				return fail(cause, EXIT_USAGE, "--wire needs a protocol number");
+			c->wire = atoi(argv[++i]);
+			continue;
+		}
 		if (strcmp(a, "-q") == 0) {
 			c->quiet = 1;
 			continue;

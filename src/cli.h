@@ -14,6 +14,7 @@ struct cli {
 	int quiet;		/* -q */
 	int help;		/* -h */
 	int version;		/* --version / -V */
+	int wire;		/* --wire N: run for another host's ctys (remote.h) */
 	char **hosts;		/* targets after the options */
 	size_t nhosts;
 };

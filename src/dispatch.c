@@ -152,17 +152,25 @@ dispatch_main(int argc, char **argv)
 		cli_free(&cli);
 		return EXIT_USAGE;
 	}
-	if (cli.nhosts > 0) {
-		rc = remote_run(&ctx, a, &cause);
-		if (rc != 0)
-			log_err("%s", cause);
-		free(cause);
+	if (cli.wire > CTYS_WIRE) {
+		log_err("--wire %d: this ctys (%s) speaks protocol %d; update it", cli.wire,
+		    CTYS_VERSION, CTYS_WIRE);
 		cli_free(&cli);
-		return rc;
+		return EXIT_USAGE;
 	}
 	if ((rc = conf_load(&conf, &cause)) != 0) {
 		log_err("%s", cause);
 		free(cause);
+		conf_free(&conf);
+		cli_free(&cli);
+		return rc;
+	}
+	if (cli.nhosts > 0) {
+		if (cli.wire > 0) {
+			log_err("a remote call names no hosts");
+			rc = EXIT_USAGE;
+		} else
+			rc = remote_run(&ctx, a, pa);
 		conf_free(&conf);
 		cli_free(&cli);
 		return rc;

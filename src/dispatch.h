@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "conf.h"
 #include "paths.h"
+#include "printer.h"
 #include "subopt.h"
 
 /* Flags of an action, checked once by the dispatcher. */
@@ -31,6 +32,7 @@ struct plugin_action {
 	int (*run)(struct ctx *, struct subopt_list *);
 	const struct subopt_spec *subopts;
 	const char *usage;	/* the suboption synopsis, for -h */
+	const struct pr_schema *schema;	/* a listing's: rows from several hosts are merged */
 };
 
 struct plugin {

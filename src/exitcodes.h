@@ -11,6 +11,7 @@ enum ctys_exit {
 	EXIT_QEMU = 5,		/* QEMU missing, or QEMU failed */
 	EXIT_TIMEOUT = 6,	/* an operation timed out */
 	EXIT_PARTIAL = 7,	/* some hosts failed, others answered */
+	EXIT_UNREACHABLE = 8,	/* no host answered (ssh: refused, unknown or changed key) */
 	EXIT_AMBIGUOUS = 11,	/* several matches where one was needed */
 };
 

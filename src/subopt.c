@@ -37,6 +37,7 @@ static void
 subopt_clear(struct subopt *o)
 {
 	free(o->key);
+	free(o->raw);
 	free(o->arg);
 	for (size_t j = 0; j < o->nvals; j++)
 		free(o->vals[j]);
@@ -121,7 +122,7 @@ int
 subopt_parse(const char *s, struct subopt_list *out, char **cause)
 {
 	struct sbuf cur = { 0 };
-	size_t i, len = strlen(s);
+	size_t i, start = 0, len = strlen(s);
 
 	out->v = NULL;
 	out->n = 0;
@@ -144,6 +145,8 @@ subopt_parse(const char *s, struct subopt_list *out, char **cause)
 				subopt_list_free(out);
 				return -1;
 			}
+			o.raw = xstrndup(s + start, i - start);
+			start = i + 1;
 			out->v = xreallocarray(out->v, out->n + 1, sizeof *out->v);
 			out->v[out->n++] = o;
 			continue;

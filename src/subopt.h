@@ -11,6 +11,7 @@
 
 struct subopt {
 	char *key;	/* upper case, escapes resolved */
+	char *raw;	/* the suboption as written, escapes kept (to pass it on) */
 	char *arg;	/* NULL when no `:` was given; escapes resolved, `%` kept */
 	char **vals;	/* arg split at unescaped `%`, escapes resolved */
 	size_t nvals;

@@ -43,6 +43,7 @@ struct qemu_opts {
 /* Fixed fd numbers the supervisor hands to QEMU. */
 #define QEMU_FD_QMP 3
 #define QEMU_FD_SERIAL 4
+#define QEMU_FD_DEFLOCK 5	/* the definition's lock, held for QEMU's life (create.c) */
 
 /*
  * Builds the argv. Returns 0, or EXIT_FAIL/EXIT_USAGE/EXIT_QEMU with *cause

@@ -1,6 +1,7 @@
 /* CREATE: definition -> QEMU argv -> a supervised QEMU, ready when QMP answers. */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -756,6 +757,51 @@ console_start(const char *type, const char *dir, const char *label, const char *
 	return rc;
 }
 
+/*
+ * The lock beside a definition (<definition>.lock): held by the supervisor and inherited
+ * by QEMU for the VM's whole life, so that hosts sharing the definition (NFS) never run
+ * it twice, disk or no disk (QEMU's image locks guard the disks too). Taken, not
+ * checked-then-acted; the holder writes its host into the file for the loser's message.
+ * A directory where no lock can be made (read-only) is not an error: the VM then has
+ * only QEMU's image locks.
+ */
+static int
+definition_lock(const char *def, const char *label, int *fdp, char **cause)
+{
+	char *path = xasprintf("%s.lock", def), host[256], *who;
+	int fd;
+
+	*fdp = -1;
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644)) == -1) {
+		log_debug(1, "%s: %s; no lock beside the definition", path, strerror(errno));
+		free(path);
+		return 0;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		char buf[512];
+		ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+		int rc;
+
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		close(fd);
+		rc = fail(cause, EXIT_STATE, "'%s' runs already%s%s (%s is locked)", label,
+		    *buf ? " on " : " on another host", buf, path);
+		free(path);
+		return rc;
+	}
+	if (gethostname(host, sizeof host) != 0)
+		strcpy(host, "?");
+	host[sizeof host - 1] = '\0';
+	who = xasprintf("%s\n", host);
+	if (ftruncate(fd, 0) == 0)
+		(void)!pwrite(fd, who, strlen(who), 0);
+	free(who);
+	free(path);
+	*fdp = fd;
+	return 0;
+}
+
 /* CONSOLE:CLI / CLI0 with ESCAPE: (else the configuration's console_escape) and FORCE. */
 static int
 console_opts_from(struct ctx *ctx, struct subopt_list *so, const char *console,
@@ -850,7 +896,7 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 	char *defpath = NULL, *savedir = NULL, *restore = NULL, *vnc = NULL;
 	const char *console = "NONE";
 	struct console_opts copts;
-	int rc, lockfd = -1;
+	int rc, lockfd = -1, deflockfd = -1;
 	pid_t qpid;
 
 	if ((rc = vm_addr_parse(so, &addr, 0, &cause)) != 0)
@@ -970,6 +1016,11 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 	if ((rc = rundir_claim(ctx->paths->run, id, label, vmdef_get(d, "UUID"), d->path,
 	    &lockfd, &dir, &cause)) != 0)
 		goto out;
+	/* on shared storage another host may run it: the lock beside the definition decides */
+	if ((rc = definition_lock(d->path, label, &deflockfd, &cause)) != 0) {
+		rmdir_flat(dir);
+		goto out;
+	}
 	/* the VM is claimed: a saved state is ours to restore or discard */
 	savedir = saved_dir(ctx->paths->save, id);
 	if ((rc = prepare_restore(so, label, savedir, &argv, &restore, &cause)) != 0) {
@@ -999,6 +1050,7 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 	sc.state_dir = ctx->paths->state;
 	sc.argv = argv;
 	sc.lockfd = lockfd;
+	sc.deflockfd = deflockfd;
 	sc.create_timeout = ctx->conf->create_timeout;
 	sc.policy = pol;
 	sc.save_dir = savedir;
@@ -1020,6 +1072,8 @@ out:
 		log_err("%s", cause);
 	if (lockfd != -1)
 		close(lockfd);
+	if (deflockfd != -1)
+		close(deflockfd);	/* the supervisor and QEMU hold it now */
 	strv_free(&argv);
 	vmdef_free(d);
 	vm_addr_free(&addr);

@@ -76,7 +76,7 @@ static const int machine_cols[] = { F_HOST, F_TYPE, F_LABEL, F_ID, F_UUID, F_MAC
     F_DISPLAY, F_CPORT, F_SPORT, F_PID, F_UID, F_GID, F_CSTYPE, F_JOBID, F_IFNAME,
     F_RESERVED, F_CONTEXT, F_EXEPATH, F_HRX, F_ACCEL, F_ARCH, -1 };
 
-static const struct pr_schema qemu_list_schema = { fields, NF, table_cols, machine_cols };
+const struct pr_schema qemu_list_schema = { fields, NF, table_cols, machine_cols };
 
 struct lister {
 	struct ctx *ctx;

@@ -1,6 +1,7 @@
 /* The QEMU plugin: its actions and their suboption tables. */
 #include "qemu.h"
 
+#include "fdb.h"
 #include "vm.h"
 
 #define ADDR_SPECS \
@@ -110,24 +111,27 @@ static const struct subopt_spec enumerate_specs[] = {
 
 static const struct subopt_spec show_specs[] = {
 	{ "JSON", SUBOPT_NOARG, "one JSON object", 0 },
+	{ "CONF", SUBOPT_NOARG, "the effective configuration, each setting with where it came "
+	  "from", 0 },
 	{ NULL, 0, NULL, 0 }
 };
 
 static const struct plugin_action qemu_actions[] = {
 	{ "CREATE", qemu_create, create_specs,
-	  "=<machine-address>[,BOOTMODE:..][,KERNEL:..][,INSTMODE:..][,ARGSADD:S%..][,PRINT]" },
+	  "=<machine-address>[,BOOTMODE:..][,KERNEL:..][,INSTMODE:..][,ARGSADD:S%..][,PRINT]", NULL },
 	{ "CANCEL", qemu_cancel, cancel_specs,
-	  "=<machine-address>|ALL[,POWEROFF[:<seconds>]|FORCE][,TIMEOUT:<seconds>]" },
-	{ "ISACTIVE", qemu_isactive, isactive_specs, "=<machine-address>" },
-	{ "INFO", qemu_info, info_specs, "=<machine-address>[,JSON]" },
+	  "=<machine-address>|ALL[,POWEROFF[:<seconds>]|FORCE][,TIMEOUT:<seconds>]", NULL },
+	{ "ISACTIVE", qemu_isactive, isactive_specs, "=<machine-address>", NULL },
+	{ "INFO", qemu_info, info_specs, "=<machine-address>[,JSON]", NULL },
 	{ "LIST", qemu_list, list_specs, "[=MACHINE|TERSE|JSON|TAB_GEN:..][,<field>...][,SORT:..]"
-	  "[,INACTIVE]" },
-	{ "SHOW", qemu_show, show_specs, "[=JSON]" },
+	  "[,INACTIVE]", &qemu_list_schema },
+	{ "SHOW", qemu_show, show_specs, "[=JSON|CONF]", NULL },
 	{ "ENUMERATE", qemu_enumerate_action, enumerate_specs,
-	  "[=B:<paths>][,MATCHVSTAT:..][,MACHINE|TERSE|JSON|TAB_GEN:..][,<field>...]" },
+	  "[=B:<paths>][,MATCHVSTAT:..][,MACHINE|TERSE|JSON|TAB_GEN:..][,<field>...]",
+	  &fdb_schema },
 	{ "GETCLIENTPORT", qemu_getclientport, getclientport_specs,
-	  "=<machine-address>[,VNC|CLI]" },
-	{ NULL, NULL, NULL, NULL }
+	  "=<machine-address>[,VNC|CLI]", NULL },
+	{ NULL, NULL, NULL, NULL, NULL }
 };
 
 const struct plugin qemu_plugin = {

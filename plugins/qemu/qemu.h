@@ -9,6 +9,7 @@ int qemu_cancel(struct ctx *, struct subopt_list *);
 int qemu_isactive(struct ctx *, struct subopt_list *);
 int qemu_info(struct ctx *, struct subopt_list *);
 int qemu_list(struct ctx *, struct subopt_list *);
+extern const struct pr_schema qemu_list_schema;	/* LIST's fields */
 int qemu_show(struct ctx *, struct subopt_list *);
 int qemu_getclientport(struct ctx *, struct subopt_list *);
 int qemu_enumerate_action(struct ctx *, struct subopt_list *);

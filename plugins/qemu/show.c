@@ -66,8 +66,8 @@ binaries(const struct conf *conf, struct strv *out)
 	}
 }
 
-int
-qemu_show(struct ctx *ctx, struct subopt_list *so)
+static int
+show_host(struct ctx *ctx, struct subopt_list *so)
 {
 	json_object *o = json_object_new_object(), *bins = json_object_new_array(), *v;
 	struct host_facts hf;
@@ -154,5 +154,18 @@ qemu_show(struct ctx *ctx, struct subopt_list *so)
 	json_object_put(o);
 	strv_free(&found);
 	free(why);
+	return EXIT_OK;
+}
+
+int
+qemu_show(struct ctx *ctx, struct subopt_list *so)
+{
+	if (subopt_find(so, "CONF") == NULL)
+		return show_host(ctx, so);
+	if (subopt_find(so, "JSON") != NULL) {
+		log_err("SHOW: CONF and JSON exclude each other");
+		return EXIT_USAGE;
+	}
+	conf_show(stdout, ctx->conf);
 	return EXIT_OK;
 }

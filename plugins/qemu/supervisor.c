@@ -1775,6 +1775,8 @@ start_qemu(struct sup *s, char **cause)
 	sp.fds[0] = (struct spawn_fd){ qmp_l, QEMU_FD_QMP };
 	sp.fds[1] = (struct spawn_fd){ ser_l, QEMU_FD_SERIAL };
 	sp.nfds = 2;
+	if (s->cfg->deflockfd != -1)
+		sp.fds[sp.nfds++] = (struct spawn_fd){ s->cfg->deflockfd, QEMU_FD_DEFLOCK };
 	if (spawn_start(&sp, cause) == -1)
 		goto out;
 	s->qemu_pid = sp.pid;
@@ -1820,9 +1822,9 @@ out:
 	return rc;
 }
 
-/* Closes every descriptor the caller of ctys handed down, but the lock and the report pipe. */
+/* Closes every descriptor the caller of ctys handed down, but the locks and the report pipe. */
 static void
-close_inherited(int keep1, int keep2)
+close_inherited(int keep1, int keep2, int keep3)
 {
 	DIR *d = opendir("/proc/self/fd");
 	struct dirent *de;
@@ -1833,7 +1835,8 @@ close_inherited(int keep1, int keep2)
 	while ((de = readdir(d)) != NULL && n < (int)nitems(fds)) {
 		int fd = atoi(de->d_name);
 
-		if (de->d_name[0] != '.' && fd > 2 && fd != keep1 && fd != keep2 && fd != dirfd(d))
+		if (de->d_name[0] != '.' && fd > 2 && fd != keep1 && fd != keep2 &&
+		    fd != keep3 && fd != dirfd(d))
 			fds[n++] = fd;
 	}
 	closedir(d);
@@ -1873,7 +1876,7 @@ sup_main(struct sup_config *cfg, int notify_fd)
 		close(devnull);
 	if (logfd > 2)
 		close(logfd);
-	close_inherited(cfg->lockfd, notify_fd);
+	close_inherited(cfg->lockfd, notify_fd, cfg->deflockfd);
 	/* relative paths of a definition are relative to its directory; nothing else keeps
 	 * the caller's working directory (and its mount) busy */
 	if (cfg->workdir == NULL || chdir(cfg->workdir) == -1)

@@ -21,6 +21,8 @@ struct sup_config {
 	const char *workdir;	/* QEMU's working directory: the definition's directory */
 	struct strv argv;	/* QEMU argv (fds at QEMU_FD_QMP / QEMU_FD_SERIAL) */
 	int lockfd;		/* held by the caller, inherited by the supervisor */
+	int deflockfd;		/* the lock beside the definition (-1: none): the supervisor
+				   and QEMU (at QEMU_FD_DEFLOCK) hold it */
 	int create_timeout;	/* seconds until QMP must answer */
 	pid_t adopt_pid;	/* > 0: QEMU already runs; connect to it instead of starting */
 	struct qemu_policy policy;	/* ON_POWEROFF, ON_REBOOT, ON_CRASH */

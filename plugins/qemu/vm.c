@@ -355,6 +355,7 @@ adopt(struct ctx *ctx, struct vmrun *r, int lockfd, char **cause)
 	log_debug(1, "'%s': QEMU pid %d has no supervisor; adopting it", r->label,
 	    (int)r->qemu_pid);
 	cfg.dir = r->dir;
+	cfg.deflockfd = -1;	/* QEMU holds the definition's lock already */
 	cfg.id = r->id;
 	cfg.label = r->label;
 	cfg.uuid = r->uuid;

@@ -11,7 +11,9 @@ expect 2 "unknown type 'VMW'" "$CTYS" -t VMW -a CREATE=p:/x
 expect 2 "CREATE needs suboptions" "$CTYS" -a CREATE
 expect 2 "label must not start with '-': '-rf'" "$CTYS" -a CANCEL=l:-rf
 expect 2 "refusing host name starting with '-': '-oProxyCommand=x'" "$CTYS" -a ISACTIVE=l:x -- -oProxyCommand=x
-expect 2 "remote hosts are not yet supported: 'host1'" "$CTYS" -a ISACTIVE=l:x host1
+expect 2 "'h;1': not a host name" "$CTYS" -a ISACTIVE=l:x 'h;1'
+expect 2 "'h1(-d 2': options in parentheses must end the word" "$CTYS" -a LIST 'h1(-d 2'
+expect 2 "--wire 9: this ctys" "$CTYS" --wire 9 -a LIST
 expect 2 "CONSOLE:VNC needs a display: DISPLAY is not set" env -u DISPLAY -u WAYLAND_DISPLAY "$CTYS" -a CREATE=p:/x,CONSOLE:VNC
 expect 2 "CONSOLE:TELNET: not a console" "$CTYS" -a CREATE=p:/x,CONSOLE:TELNET
 expect 2 "CANCEL suboption 'STACK' is not supported yet" "$CTYS" -a CANCEL=l:x,STACK

@@ -50,7 +50,7 @@ db=$HOME/.ctys/db/default/enum.fdb
 [ "$(wc -l <"$db")" = 3 ] || fail "database: $(cat "$db")"
 expect 0 "" "$VDBGEN" --append "B:$pool"
 [ "$(wc -l <"$db")" = 3 ] || fail "--append duplicated: $(cat "$db")"
-expect 2 "other hosts are not supported yet" "$VDBGEN" "B:$pool" some.other.host
+expect 2 "'bad;host': not a host name" "$VDBGEN" "B:$pool" 'bad;host'
 
 # a refresh killed at any moment leaves the previous database intact
 good=$(md5sum <"$db")

@@ -1,8 +1,10 @@
 /*
  * ctys-vdbgen: refreshes the file inventory (<dbdir>/enum.fdb) from ENUMERATE.
  *
- *   ctys-vdbgen [-p dbdir] [--replace|--append] [-d level] [B:path%path] [host...]
+ *   ctys-vdbgen [-p dbdir] [--replace|--append] [-d level] [B:path%path] [host|group...]
  *
+ * With hosts, each runs ENUMERATE (over ssh, in parallel) and their records (one per host:
+ * multipath registration) make the database; without, this host is scanned. *
  * Written atomically under an exclusive lock: the records go to a temporary file in the
  * database's directory, which is synced and renamed over enum.fdb; a refresh killed at
  * any moment leaves the previous database intact, two refreshes never interleave, and
@@ -26,6 +28,7 @@
 #include "exitcodes.h"
 #include "fdb.h"
 #include "paths.h"
+#include "remote.h"
 #include "util.h"
 
 static void
@@ -73,13 +76,73 @@ remove_stale(const char *dir)
 	closedir(d);
 }
 
+/*
+ * The records of every host (ENUMERATE on each, in parallel): all or nothing, so that a
+ * host that did not answer never loses its records from the database.
+ */
+static int
+from_hosts(const struct conf *conf, const struct strv *hosts, const struct strv *bases,
+    struct strv *lines, long *vms)
+{
+	struct target *t = NULL;
+	struct remote_result *res;
+	char *cause = NULL, *action, *b;
+	size_t n = 0, failed = 0;
+	int rc;
+
+	if ((rc = remote_targets(conf, hosts->v, hosts->n, &t, &n, &cause)) != 0) {
+		log_err("%s", cause);
+		free(cause);
+		return rc;
+	}
+	b = xstrdup("");
+	for (size_t i = 0; i < bases->n; i++) {
+		char *x = xasprintf("%s%s%s", b, i ? "%" : "B:", bases->v[i]);
+
+		free(b);
+		b = x;
+	}
+	action = xasprintf("ENUMERATE=%s%sMATCHVSTAT:ALL,MACHINE", b, *b ? "," : "");
+	free(b);
+	res = xcalloc(n, sizeof *res);
+	remote_exec(conf, t, n, "QEMU", action, res);
+	free(action);
+	*vms = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct remote_result *r = &res[i];
+		char *save = NULL, *line;
+
+		if (r->err != NULL && r->errlen > 0)
+			fprintf(stderr, "%s: %.*s%s", t[i].name, (int)r->errlen, r->err,
+			    r->err[r->errlen - 1] == '\n' ? "" : "\n");
+		if (!r->ok || r->status != EXIT_OK) {
+			if (!r->ok)
+				log_err("%s", r->cause);
+			else
+				log_err("%s: ENUMERATE exited %d", t[i].name, r->status);
+			failed++;
+			continue;
+		}
+		for (line = strtok_r(r->out, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			if (*line != '\0') {
+				strv_add(lines, line);
+				(*vms)++;
+			}
+	}
+	remote_results_free(res, n);
+	remote_targets_free(t, n);
+	if (failed > 0)
+		return failed < n ? EXIT_PARTIAL : EXIT_UNREACHABLE;
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	struct conf conf;
 	struct paths paths;
 	struct ctx ctx = { NULL, &conf, &paths };
-	struct strv bases = { 0 }, lines = { 0 };
+	struct strv bases = { 0 }, lines = { 0 }, hosts = { 0 };
 	char *dbdir = NULL, *cause = NULL, *db, *lockp, *tmp;
 	int append = 0, lockfd, fd, rc;
 	long vms;
@@ -103,17 +166,8 @@ main(int argc, char **argv)
 			free(dup);
 		} else if (argv[i][0] == '-')
 			usage();
-		else {
-			char host[256];
-
-			gethostname(host, sizeof host);
-			host[strcspn(host, ".")] = '\0';
-			if (strcmp(argv[i], "localhost") != 0 && strcmp(argv[i], host) != 0) {
-				log_err("host '%s': other hosts are not supported yet (the multi-host "
-				    "work); only this one (%s)", argv[i], host);
-				return EXIT_USAGE;
-			}
-		}
+		else
+			strv_add(&hosts, argv[i]);
 	}
 	if ((rc = conf_load(&conf, &cause)) != 0 || (rc = paths_init(&paths, &conf, &cause)) != 0) {
 		log_err("%s", cause);
@@ -152,7 +206,13 @@ main(int argc, char **argv)
 		if (old != NULL)
 			fclose(old);
 	}
-	vms = qemu_enumerate(&ctx, &bases, VST_ALL, add_line, &lines);
+	if (hosts.n > 0) {
+		if ((rc = from_hosts(&conf, &hosts, &bases, &lines, &vms)) != 0) {
+			log_err("the database is left as it was");
+			return rc;
+		}
+	} else
+		vms = qemu_enumerate(&ctx, &bases, VST_ALL, add_line, &lines);
 	qsort(lines.v, lines.n, sizeof *lines.v, cmp_line);
 	tmp = xasprintf("%s/enum.fdb.tmp.XXXXXX", dbdir);
 	if ((fd = mkstemp(tmp)) == -1 || (f = fdopen(fd, "w")) == NULL) {
@@ -182,7 +242,10 @@ main(int argc, char **argv)
 				close(dfd);
 			}
 		}
-		printf("%zu records of %ld VM definitions in %s\n", written, vms, db);
+		if (hosts.n > 0)
+			printf("%zu records from %ld lines of the hosts in %s\n", written, vms, db);
+		else
+			printf("%zu records of %ld VM definitions in %s\n", written, vms, db);
 	}
 	close(lockfd);
 	free(tmp);
@@ -191,6 +254,7 @@ main(int argc, char **argv)
 	free(dbdir);
 	strv_free(&lines);
 	strv_free(&bases);
+	strv_free(&hosts);
 	paths_free(&paths);
 	conf_free(&conf);
 	return EXIT_OK;
