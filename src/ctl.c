@@ -203,6 +203,23 @@ read_msg(struct ctl_client *c, json_object **out, enum ctl_kind *kind, double de
 int
 ctl_open(struct ctl_client *c, const char *path, int timeout_ms, char **cause)
 {
+	int fd;
+
+	if ((fd = unix_connect(path)) == -1) {
+		int e = errno;
+
+		memset(c, 0, sizeof *c);
+		c->fd = -1;
+		fail(cause, -1, "cannot connect to '%s': %s", path, strerror(e));
+		errno = e;
+		return -1;
+	}
+	return ctl_open_fd(c, fd, timeout_ms, cause);
+}
+
+int
+ctl_open_fd(struct ctl_client *c, int fd, int timeout_ms, char **cause)
+{
 	json_object *o = NULL;
 	enum ctl_kind kind;
 	int rc;
@@ -210,14 +227,7 @@ ctl_open(struct ctl_client *c, const char *path, int timeout_ms, char **cause)
 	memset(c, 0, sizeof *c);
 	linebuf_init(&c->in, CTL_LINE_MAX);
 	c->next_id = 1;
-	if ((c->fd = unix_connect(path)) == -1) {
-		int e = errno;
-
-		fail(cause, -1, "cannot connect to '%s': %s", path, strerror(e));
-		linebuf_free(&c->in);
-		errno = e;
-		return -1;
-	}
+	c->fd = fd;
 	rc = read_msg(c, &o, &kind, now_mono() + timeout_ms / 1000.0, cause);
 	if (rc != 0 || kind != CTL_HELLO) {
 		json_object_put(o);

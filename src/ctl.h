@@ -34,6 +34,8 @@ struct ctl_client {
 
 /* Connects and reads the greeting. Returns 0, or -1 with errno (ECONNREFUSED, ENOENT...). */
 int ctl_open(struct ctl_client *, const char *path, int timeout_ms, char **cause);
+/* The same over a connected descriptor (a socket forwarded from another host); takes fd. */
+int ctl_open_fd(struct ctl_client *, int fd, int timeout_ms, char **cause);
 /*
  * Sends {"cmd":cmd,...args} (args is consumed) and waits for its reply, skipping events.
  * Returns 0 with *data (may be NULL), or an EXIT_* status with *cause.

@@ -11,6 +11,8 @@
 #include "printer.h"
 #include "subopt.h"
 
+struct remote_target;		/* remote.h */
+
 /* Flags of an action, checked once by the dispatcher. */
 #define ACT_REMOTE_OK	0x01	/* may run on the hosts given after the options */
 #define ACT_NEEDS_ARG	0x02	/* needs `=SUBOPTS` (a machine-address at least) */
@@ -33,6 +35,8 @@ struct plugin_action {
 	const struct subopt_spec *subopts;
 	const char *usage;	/* the suboption synopsis, for -h */
 	const struct pr_schema *schema;	/* a listing's: rows from several hosts are merged */
+	/* on other hosts, when the generic run is not enough (a console); -1: generic */
+	int (*remote)(struct ctx *, struct subopt_list *, const struct remote_target *, size_t n);
 };
 
 struct plugin {

@@ -14,7 +14,7 @@
 /* ---- targets ---- */
 
 static void
-target_clear(struct target *t)
+target_clear(struct remote_target *t)
 {
 	free(t->name);
 	free(t->address);
@@ -25,7 +25,7 @@ target_clear(struct target *t)
 }
 
 void
-remote_targets_free(struct target *t, size_t n)
+remote_targets_free(struct remote_target *t, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		target_clear(&t[i]);
@@ -65,7 +65,7 @@ split_opts(const char *s, size_t len, struct strv *out, const char *word, char *
 
 struct expand {
 	const struct conf *conf;
-	struct target *v;
+	struct remote_target *v;
 	size_t n;
 	const char *stack[32];	/* the groups being expanded: cycles */
 	int depth;
@@ -78,7 +78,7 @@ static int expand_word(struct expand *, const char *word, const struct strv *opt
 static int
 add_host(struct expand *e, const char *spec, const struct strv *opts, char **cause)
 {
-	struct target t = { 0 };
+	struct remote_target t = { 0 };
 	const char *at = strchr(spec, '@'), *h = at ? at + 1 : spec, *end, *colon = NULL;
 	const struct conf_host *ch;
 	char *host;
@@ -220,7 +220,7 @@ expand_word(struct expand *e, const char *word, const struct strv *inherited, ch
 
 int
 remote_targets(const struct conf *conf, char *const *words, size_t nwords,
-    struct target **out, size_t *n, char **cause)
+    struct remote_target **out, size_t *n, char **cause)
 {
 	struct expand e = { .conf = conf };
 	struct strv global = { 0 };
@@ -256,7 +256,7 @@ remote_targets(const struct conf *conf, char *const *words, size_t nwords,
 
 struct job {
 	const struct conf *conf;
-	const struct target *targets;
+	const struct remote_target *targets;
 	struct remote_result *res;
 	size_t n, next;
 	const char *type, *action;
@@ -265,7 +265,7 @@ struct job {
 
 /* The remote command line: every word quoted, here and nowhere else. */
 char *
-remote_command(const struct target *t, const char *type, const char *action)
+remote_command(const struct remote_target *t, const char *type, const char *action)
 {
 	struct strv w = { 0 };
 	char *cmd, *p;
@@ -294,35 +294,55 @@ remote_command(const struct target *t, const char *type, const char *action)
 	return cmd;
 }
 
-static void
-run_one(struct job *j, size_t i)
-{
-	const struct target *t = &j->targets[i];
-	struct remote_result *r = &j->res[i];
-	struct ssh_target st = { 0 };
-	struct ssh_result sr = { 0 };
+struct remote_session {
+	const struct conf *conf;
+	const struct remote_target *t;
 	struct ssh_conn *c;
-	char *cmd, *cause = NULL;
-	int timed_out = 0, rc;
+};
+
+struct remote_session *
+remote_session_open(const struct conf *conf, const struct remote_target *t, int *status,
+    char **cause)
+{
+	struct remote_session *rs;
+	struct ssh_target st = { 0 };
+	struct ssh_conn *c;
+	int timed_out = 0;
 
 	st.name = t->name;
 	st.address = t->address;
 	st.port = t->port;
 	st.user = t->user;
 	st.identity = t->identity;
-	st.known_hosts = j->conf->ssh_known_hosts;
-	st.ssh_config = j->conf->ssh_config;
-	st.accept_new = j->conf->ssh_accept_new;
-	st.connect_timeout = j->conf->ssh_connect_timeout;
-	if ((c = ssh_conn_open(&st, &timed_out, &cause)) == NULL) {
-		r->status = timed_out ? EXIT_TIMEOUT : EXIT_UNREACHABLE;
-		r->cause = cause;
-		return;
+	st.known_hosts = conf->ssh_known_hosts;
+	st.ssh_config = conf->ssh_config;
+	st.accept_new = conf->ssh_accept_new;
+	st.connect_timeout = conf->ssh_connect_timeout;
+	ssh_global_init();
+	if ((c = ssh_conn_open(&st, &timed_out, cause)) == NULL) {
+		*status = timed_out ? EXIT_TIMEOUT : EXIT_UNREACHABLE;
+		return NULL;
 	}
-	cmd = remote_command(t, j->type, j->action);
-	rc = ssh_conn_exec(c, cmd, j->conf->ssh_command_timeout, &sr, &cause);
+	rs = xcalloc(1, sizeof *rs);
+	rs->conf = conf;
+	rs->t = t;
+	rs->c = c;
+	return rs;
+}
+
+void
+remote_session_run(struct remote_session *rs, const char *type, const char *action,
+    struct remote_result *r)
+{
+	const struct remote_target *t = rs->t;
+	struct ssh_result sr = { 0 };
+	char *cmd = remote_command(t, type, action), *cause = NULL;
+	int rc;
+
+	memset(r, 0, sizeof *r);
+	log_debug(2, "%s: %s", t->name, cmd);
+	rc = ssh_conn_exec(rs->c, cmd, rs->conf->ssh_command_timeout, &sr, &cause);
 	free(cmd);
-	ssh_conn_close(c);
 	if (rc != 0) {
 		r->status = rc == -2 ? EXIT_TIMEOUT : EXIT_UNREACHABLE;
 		r->cause = cause;
@@ -332,6 +352,7 @@ run_one(struct job *j, size_t i)
 	r->outlen = sr.outlen;
 	r->err = sr.err;
 	r->errlen = sr.errlen;
+	sr.out = sr.err = NULL;
 	if (sr.status == 127 && r->outlen == 0)
 		r->cause = xasprintf("%s: no program '%s' there (install ctys on it, or name "
 		    "its path: remote_ctys, or ctys in the host's section)", t->name, t->ctys);
@@ -340,14 +361,42 @@ run_one(struct job *j, size_t i)
 		r->cause = xasprintf("%s: the ctys there ('%s') is older than this one: update "
 		    "it", t->name, t->ctys);
 	else if (sr.status == -1)
-		r->cause = xasprintf("%s: the remote ctys ended without an exit status",
-		    t->name);
+		r->cause = xasprintf("%s: the remote ctys ended without an exit status%s%s",
+		    t->name, sr.signal ? ", by signal " : "", sr.signal ? sr.signal : "");
 	else {
 		r->ok = 1;
 		r->status = sr.status;
-		return;
 	}
-	r->status = EXIT_UNREACHABLE;
+	if (!r->ok)
+		r->status = EXIT_UNREACHABLE;
+	ssh_result_free(&sr);
+}
+
+int
+remote_session_forward(struct remote_session *rs, const char *path, char **cause)
+{
+	return ssh_conn_forward_unix(rs->c, path, cause);
+}
+
+void
+remote_session_close(struct remote_session *rs)
+{
+	if (rs == NULL)
+		return;
+	ssh_conn_close(rs->c);
+	free(rs);
+}
+
+static void
+run_one(struct job *j, size_t i)
+{
+	struct remote_result *r = &j->res[i];
+	struct remote_session *rs;
+
+	if ((rs = remote_session_open(j->conf, &j->targets[i], &r->status, &r->cause)) == NULL)
+		return;
+	remote_session_run(rs, j->type, j->action, r);
+	remote_session_close(rs);
 }
 
 static void *
@@ -368,7 +417,7 @@ worker(void *arg)
 }
 
 void
-remote_exec(const struct conf *conf, const struct target *targets, size_t n, const char *type,
+remote_exec(const struct conf *conf, const struct remote_target *targets, size_t n, const char *type,
     const char *action, struct remote_result *res)
 {
 	struct job j = { conf, targets, res, n, 0, type, action, PTHREAD_MUTEX_INITIALIZER };
@@ -376,7 +425,7 @@ remote_exec(const struct conf *conf, const struct target *targets, size_t n, con
 	pthread_t *th;
 
 	memset(res, 0, n * sizeof *res);
-	ssh_global_init();
+	ssh_global_init();	/* before the threads */
 	if (nthreads > n)
 		nthreads = n;
 	th = xcalloc(nthreads, sizeof *th);
@@ -407,7 +456,7 @@ remote_results_free(struct remote_result *r, size_t n)
 /* ---- merging ---- */
 
 int
-remote_rows(const struct pr_schema *sc, const struct target *t, const char *json,
+remote_rows(const struct pr_schema *sc, const struct remote_target *t, const char *json,
     struct pr_rows *rows, char **cause)
 {
 	json_object *a = json_tokener_parse(json);
@@ -445,8 +494,8 @@ remote_rows(const struct pr_schema *sc, const struct target *t, const char *json
 }
 
 /* Writes text with every line prefixed by "name: " (when prefix is not NULL). */
-static void
-put_lines(FILE *f, const char *prefix, const char *s, size_t len)
+void
+remote_put_lines(FILE *f, const char *prefix, const char *s, size_t len)
 {
 	size_t i = 0;
 
@@ -491,7 +540,7 @@ wire_action(const struct ctx *ctx, const struct subopt_list *so, int listing)
 int
 remote_run(struct ctx *ctx, const struct action_def *a, const struct plugin_action *pa)
 {
-	struct target *t = NULL;
+	struct remote_target *t = NULL;
 	struct remote_result *res;
 	struct pr_opts po;
 	struct pr_rows rows = { 0 };
@@ -507,6 +556,10 @@ remote_run(struct ctx *ctx, const struct action_def *a, const struct plugin_acti
 	    &cause)) != 0) {
 		log_err("%s", cause);
 		free(cause);
+		return rc;
+	}
+	if (pa->remote != NULL && (rc = pa->remote(ctx, &ctx->cli->subopts, t, n)) != -1) {
+		remote_targets_free(t, n);
 		return rc;
 	}
 	if (listing) {
@@ -527,7 +580,7 @@ remote_run(struct ctx *ctx, const struct action_def *a, const struct plugin_acti
 		struct remote_result *r = &res[i];
 
 		if (r->err != NULL && r->errlen > 0)
-			put_lines(stderr, t[i].name, r->err, r->errlen);
+			remote_put_lines(stderr, t[i].name, r->err, r->errlen);
 		if (r->ok && listing && r->status == EXIT_OK &&
 		    remote_rows(pa->schema, &t[i], r->out, &rows, &r->cause) != 0) {
 			r->ok = 0;
@@ -540,7 +593,7 @@ remote_run(struct ctx *ctx, const struct action_def *a, const struct plugin_acti
 		}
 		answered++;
 		if (!listing && r->outlen > 0)
-			put_lines(stdout, n > 1 ? t[i].name : NULL, r->out, r->outlen);
+			remote_put_lines(stdout, n > 1 ? t[i].name : NULL, r->out, r->outlen);
 		if (r->status == EXIT_OK)
 			any_ok = 1;
 	}

@@ -115,8 +115,22 @@ write_all(int fd, const char *p, size_t n)
 }
 
 /* One question to QEMU's monitor over its own control connection. */
+/* The supervisor's control socket: here, or through o->dial (another host's). */
+static int
+console_connect(struct ctl_client *c, const char *ctl_path, const struct console_opts *o,
+    char **cause)
+{
+	int fd;
+
+	if (o->dial == NULL)
+		return ctl_open(c, ctl_path, 5000, cause);
+	if ((fd = o->dial(o->dial_arg, cause)) == -1)
+		return -1;
+	return ctl_open_fd(c, fd, 5000, cause);
+}
+
 static void
-monitor_line(const char *ctl_path)
+monitor_line(const char *ctl_path, const struct console_opts *o)
 {
 	struct ctl_client c;
 	json_object *a, *d = NULL;
@@ -132,7 +146,7 @@ monitor_line(const char *ctl_path)
 	line[strcspn(line, "\n")] = '\0';
 	if (*line == '\0')
 		goto out;
-	if (ctl_open(&c, ctl_path, 5000, &cause) != 0) {
+	if (console_connect(&c, ctl_path, o, &cause) != 0) {
 		fprintf(stderr, "monitor: %s\n", cause);
 		goto out;
 	}
@@ -209,7 +223,7 @@ console_attach(const char *ctl_path, const struct console_opts *o)
 	int rc, esc_pending = 0, stdin_open = 1;
 	size_t len;
 
-	if (ctl_open(&c, ctl_path, 5000, &cause) != 0) {
+	if (console_connect(&c, ctl_path, o, &cause) != 0) {
 		log_err("%s", cause);
 		free(cause);
 		return EXIT_FAIL;
@@ -299,7 +313,7 @@ console_attach(const char *ctl_path, const struct console_opts *o)
 					if (k > 0 && write_all(c.fd, out, k) == -1)
 						break;
 					k = 0;
-					monitor_line(ctl_path);
+					monitor_line(ctl_path, o);
 				} else if (ch == '?') {
 					say("%s d: %s   %s m: one QEMU monitor command   %s %s: send %s",
 					    escape_name(o->escape, namebuf, sizeof namebuf), o->tied ?

@@ -18,6 +18,9 @@ struct console_opts {
 	int readonly;		/* watch only */
 	int replay;		/* bytes of recent output replayed first (-1: default) */
 	const char *label;	/* for messages */
+	/* NULL: connect to ctl_path here; else a connected descriptor to it (another host's) */
+	int (*dial)(void *arg, char **cause);
+	void *dial_arg;
 };
 
 /* Ctrl-] */

@@ -21,6 +21,7 @@
 #include "probe.h"
 #include "exitcodes.h"
 #include "qemu.h"
+#include "remote.h"
 #include "rundir.h"
 #include "saved.h"
 #include "spawn.h"
@@ -672,7 +673,7 @@ elisp_string(const char *s)
  */
 static int
 console_start(const char *type, const char *dir, const char *label, const char *def,
-    struct console_opts *co)
+    const char *host, const char *addr, struct console_opts *co)
 {
 	struct strv av = { 0 };
 	struct spawn sp = { 0 };
@@ -691,15 +692,24 @@ console_start(const char *type, const char *dir, const char *label, const char *
 
 		self = n > 0 ? xstrndup(b, (size_t)n) : xstrdup("ctys");
 	}
-	attach = def != NULL && *def ? xasprintf("CREATE=p:%s,REUSE,CONSOLE:CLI", def) :
-	    xasprintf("CREATE=l:%s,REUSE,CONSOLE:CLI", label);
+	if (addr != NULL)
+		attach = xasprintf("CREATE=%s,REUSE,CONSOLE:CLI", addr);
+	else
+		attach = def != NULL && *def ? xasprintf("CREATE=p:%s,REUSE,CONSOLE:CLI", def) :
+		    xasprintf("CREATE=l:%s,REUSE,CONSOLE:CLI", label);
 	if (strcasecmp(type, "VNC") == 0) {
 		char *viewer = sibling("ctys-vncviewer");
 
 		strv_add(&av, viewer);
 		strv_add(&av, "--title");
 		strv_add(&av, label);
-		strv_add(&av, dir);
+		if (host != NULL) {
+			strv_add(&av, "--host");
+			strv_add(&av, host);
+			strv_add(&av, "--");
+			strv_add(&av, addr);
+		} else
+			strv_add(&av, dir);
 		free(viewer);
 	} else if (strcasecmp(type, "XTERM") == 0) {
 		strv_add(&av, "xterm");
@@ -709,6 +719,10 @@ console_start(const char *type, const char *dir, const char *label, const char *
 		strv_add(&av, self);
 		strv_add(&av, "-a");
 		strv_add(&av, attach);
+		if (host != NULL) {
+			strv_add(&av, "--");
+			strv_add(&av, host);
+		}
 	} else if (strcasecmp(type, "GTERM") == 0) {
 		strv_add(&av, "gnome-terminal");
 		strv_addf(&av, "--title=%s", label);
@@ -716,19 +730,25 @@ console_start(const char *type, const char *dir, const char *label, const char *
 		strv_add(&av, self);
 		strv_add(&av, "-a");
 		strv_add(&av, attach);
+		if (host != NULL) {
+			strv_add(&av, "--");
+			strv_add(&av, host);
+		}
 	} else {		/* EMACS: a term buffer running the attach */
 		char *a = elisp_string(self), *b = elisp_string(attach), *l = elisp_string(label);
+		char *h = host != NULL ? elisp_string(host) : NULL;
 
 		strv_add(&av, "emacs");
 		strv_add(&av, "--eval");
-		strv_addf(&av, "(progn (switch-to-buffer (make-term %s %s nil \"-a\" %s)) "
-		    "(term-char-mode))", l, a, b);
+		strv_addf(&av, "(progn (switch-to-buffer (make-term %s %s nil \"-a\" %s%s%s)) "
+		    "(term-char-mode))", l, a, b, h ? " \"--\" " : "", h ? h : "");
 		free(a);
 		free(b);
 		free(l);
+		free(h);
 	}
 	/* detached: it must not hold our output open; what it says goes to a log */
-	{
+	if (dir != NULL) {
 		char *lp = rundir_file(dir, "viewer.log");
 
 		logfd = open(lp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -868,7 +888,8 @@ create_running(struct ctx *ctx, struct subopt_list *so, const struct vm_addr *ad
 	ctl_close(&c);
 	if (rc == 0 && copts != NULL) {
 		copts->label = vms[0].label;
-		rc = console_start(copts->type, vms[0].dir, vms[0].label, vms[0].def, copts);
+		rc = console_start(copts->type, vms[0].dir, vms[0].label, vms[0].def, NULL, NULL,
+		    copts);
 	}
 out:
 	if (rc != 0 && cause != NULL)
@@ -1065,7 +1086,7 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 		close(lockfd);		/* the supervisor holds it; a long console must not */
 		lockfd = -1;
 		copts.label = label;
-		rc = console_start(console, dir, label, d->path, &copts);
+		rc = console_start(console, dir, label, d->path, NULL, NULL, &copts);
 	}
 out:
 	if (rc != 0 && cause != NULL)
@@ -1089,5 +1110,131 @@ out:
 	free(label);
 	free(id);
 	free(dir);
+	return rc;
+}
+
+/* ---- CREATE on another host, with its console here ---- */
+
+struct rdial {
+	struct remote_session *rs;
+	const char *path;
+};
+
+/* The supervisor's control socket on the other host, through the ssh connection. */
+static int
+remote_dial(void *arg, char **cause)
+{
+	struct rdial *d = arg;
+
+	return remote_session_forward(d->rs, d->path, cause);
+}
+
+/* The suboptions' text (as written) of those matching (or, with invert, not matching) keys. */
+static char *
+raw_subopts(const struct subopt_list *so, const char *keys, int invert)
+{
+	char *out = xstrdup(""), *o;
+
+	for (size_t i = 0; i < so->n; i++) {
+		if (subopt_key_is(so->v[i].key, keys) == !!invert)
+			continue;
+		o = xasprintf("%s%s%s", out, *out ? "," : "", so->v[i].raw);
+		free(out);
+		out = o;
+	}
+	return out;
+}
+
+int
+qemu_create_remote(struct ctx *ctx, struct subopt_list *so, const struct remote_target *t, size_t n)
+{
+	struct subopt *o = subopt_find(so, "CONSOLE");
+	struct console_opts copts;
+	struct remote_session *rs = NULL;
+	struct remote_result r = { 0 };
+	struct rdial dial;
+	json_object *info = NULL, *v;
+	char *cause = NULL, *rest = NULL, *addr = NULL, *action = NULL, *label = NULL;
+	char *ctl = NULL;
+	int rc = 0;
+
+	if (o == NULL || o->arg == NULL || strcasecmp(o->arg, "NONE") == 0)
+		return -1;	/* nothing here: the other host does it all */
+	if (strcasecmp(o->arg, "SDL") == 0) {
+		log_err("CONSOLE:SDL is QEMU's own window, on the display of the host that runs "
+		    "it; for a VM on another host use CONSOLE:VNC (or CLI)");
+		return EXIT_USAGE;
+	}
+	if (n != 1) {
+		log_err("CONSOLE:%s attaches to one host, not %zu", o->arg, n);
+		return EXIT_USAGE;
+	}
+	/* the console runs here: its program and display must be here */
+	if ((rc = console_check(o->arg, &cause)) != 0 ||
+	    (rc = console_opts_from(ctx, so, o->arg, &copts, &cause)) != 0)
+		goto out;
+	/* there: CREATE without a console; then where its supervisor listens */
+	rest = raw_subopts(so, "CONSOLE|ESCAPE", 1);
+	addr = raw_subopts(so, ADDR_KEYS_PATH "|" ADDR_KEYS_LABEL "|" ADDR_KEYS_UUID "|"
+	    ADDR_KEYS_FNAME "|" ADDR_KEYS_MAC "|" ADDR_KEYS_TCP "|" ADDR_KEYS_BASE "|"
+	    ADDR_KEYS_PID "|" ADDR_KEYS_DR, 0);
+	if ((rs = remote_session_open(ctx->conf, &t[0], &rc, &cause)) == NULL)
+		goto out;
+	action = xasprintf("CREATE=%s%sCONSOLE:NONE", rest, *rest ? "," : "");
+	remote_session_run(rs, ctx->cli->type, action, &r);
+	remote_put_lines(stderr, t[0].name, r.err ? r.err : "", r.errlen);
+	remote_put_lines(stdout, NULL, r.out ? r.out : "", r.outlen);
+	if (!r.ok || r.status != EXIT_OK) {
+		rc = r.status;
+		cause = r.cause;
+		r.cause = NULL;
+		goto out;
+	}
+	free(action);
+	action = xasprintf("INFO=%s,JSON", addr);
+	free(r.out);
+	free(r.err);
+	remote_session_run(rs, ctx->cli->type, action, &r);
+	if (!r.ok || r.status != EXIT_OK) {
+		remote_put_lines(stderr, t[0].name, r.err ? r.err : "", r.errlen);
+		rc = r.ok ? r.status : EXIT_UNREACHABLE;
+		cause = r.cause;
+		r.cause = NULL;
+		goto out;
+	}
+	if ((info = json_tokener_parse(r.out)) == NULL ||
+	    !json_object_object_get_ex(info, "control", &v)) {
+		rc = fail(&cause, EXIT_FAIL, "%s: INFO did not say where the VM's supervisor "
+		    "listens", t[0].name);
+		goto out;
+	}
+	ctl = xstrdup(json_object_get_string(v));
+	label = json_object_object_get_ex(info, "label", &v) ?
+	    xstrdup(json_object_get_string(v)) : xstrdup(addr);
+	copts.label = label;
+	if (strcasecmp(o->arg, "CLI") != 0 && strcasecmp(o->arg, "CLI0") != 0) {
+		/* a viewer or terminal here, with its own connection to that host */
+		rc = console_start(o->arg, NULL, label, NULL, t[0].name, addr, &copts);
+		goto out;
+	}
+	dial.rs = rs;
+	dial.path = ctl;
+	copts.dial = remote_dial;
+	copts.dial_arg = &dial;
+	rc = console_attach(ctl, &copts);
+out:
+	if (rc != 0 && cause != NULL)
+		log_err("%s", cause);
+	free(cause);
+	json_object_put(info);
+	remote_session_close(rs);
+	free(r.out);
+	free(r.err);
+	free(r.cause);
+	free(rest);
+	free(addr);
+	free(action);
+	free(ctl);
+	free(label);
 	return rc;
 }

@@ -118,20 +118,21 @@ static const struct subopt_spec show_specs[] = {
 
 static const struct plugin_action qemu_actions[] = {
 	{ "CREATE", qemu_create, create_specs,
-	  "=<machine-address>[,BOOTMODE:..][,KERNEL:..][,INSTMODE:..][,ARGSADD:S%..][,PRINT]", NULL },
+	  "=<machine-address>[,BOOTMODE:..][,KERNEL:..][,INSTMODE:..][,ARGSADD:S%..][,PRINT]", NULL,
+	  qemu_create_remote },
 	{ "CANCEL", qemu_cancel, cancel_specs,
-	  "=<machine-address>|ALL[,POWEROFF[:<seconds>]|FORCE][,TIMEOUT:<seconds>]", NULL },
-	{ "ISACTIVE", qemu_isactive, isactive_specs, "=<machine-address>", NULL },
-	{ "INFO", qemu_info, info_specs, "=<machine-address>[,JSON]", NULL },
+	  "=<machine-address>|ALL[,POWEROFF[:<seconds>]|FORCE][,TIMEOUT:<seconds>]", NULL , NULL },
+	{ "ISACTIVE", qemu_isactive, isactive_specs, "=<machine-address>", NULL , NULL },
+	{ "INFO", qemu_info, info_specs, "=<machine-address>[,JSON]", NULL , NULL },
 	{ "LIST", qemu_list, list_specs, "[=MACHINE|TERSE|JSON|TAB_GEN:..][,<field>...][,SORT:..]"
-	  "[,INACTIVE]", &qemu_list_schema },
-	{ "SHOW", qemu_show, show_specs, "[=JSON|CONF]", NULL },
+	  "[,INACTIVE]", &qemu_list_schema, NULL },
+	{ "SHOW", qemu_show, show_specs, "[=JSON|CONF]", NULL , NULL },
 	{ "ENUMERATE", qemu_enumerate_action, enumerate_specs,
 	  "[=B:<paths>][,MATCHVSTAT:..][,MACHINE|TERSE|JSON|TAB_GEN:..][,<field>...]",
-	  &fdb_schema },
+	  &fdb_schema, NULL },
 	{ "GETCLIENTPORT", qemu_getclientport, getclientport_specs,
-	  "=<machine-address>[,VNC|CLI]", NULL },
-	{ NULL, NULL, NULL, NULL, NULL }
+	  "=<machine-address>[,VNC|CLI]", NULL , NULL },
+	{ NULL, NULL, NULL, NULL, NULL, NULL }
 };
 
 const struct plugin qemu_plugin = {

@@ -102,6 +102,43 @@ expect 8 "h1: no program '/nonexistent/ctys' there" env CTYS_CONF="$T/c2.conf" s
 kill -CONT "${SSHHOST_PID[3]}"
 cp "$T/known_hosts.good" "$S/known_hosts"
 
+# the CLI console of a VM on another host, through the ssh connection (no port opened
+# there, no helper process): type and read back, the monitor, detach, re-attach
+wait_host_console() {	# HOST-RUNDIR LABEL PATTERN
+	local i f
+	for ((i = 0; i < 600; i++)); do
+		f=$(grep -lx -- "$2" "$1"/*/label 2>/dev/null | head -n1)
+		[ -n "$f" ] && grep -q -- "$3" "$(dirname "$f")/console.log" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+wait_host_console "$S/h1/run" "web 1;x" CTYS-GUEST-READY || fail "the guest on h1 did not boot"
+out=$(python3 "$CTYS_SRC/tests/tools/ptyrun.py" 60 sh -c "'$CTYS' -a 'CREATE=l:web 1;x,REUSE,CONSOLE:CLI' h1; echo rc=\$?" <<'P'
+send \r
+expect guest#
+send hostname; echo $((6*7))\r
+expect 42
+send \x1dm
+expect (qemu)
+send info status\n
+expect VM status: running
+send \x1dd
+expect rc=0
+P
+) || fail "CLI console on h1: $out"
+grep -q '\[detached\]' <<<"$out" || fail "no detach: $out"
+out=$(sleep 1 | "$CTYS" -a "CREATE=l:web 1;x,REUSE,CONSOLE:CLI" h1 2>&1)
+grep -q '^42' <<<"$out" || fail "no replay on re-attach over ssh: $out"
+expect 2 "CONSOLE:CLI attaches to one host, not 2" "$CTYS" -a "CREATE=l:web 1;x,REUSE,CONSOLE:CLI" h1 h2
+expect 2 "CONSOLE:SDL is QEMU's own window" "$CTYS" -a "CREATE=l:web 1;x,REUSE,CONSOLE:SDL" h1
+# its display: ctys-vncviewer resolves the machine-address there and reads the VNC socket
+# through the connection
+expect 0 "" "$CTYS_BUILD/bin/ctys-vncviewer" --host h1 --screenshot "$T/h1.png" "l:web 1;x"
+[ "$(head -c 8 "$T/h1.png" | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ] ||
+	fail "no PNG from the display on h1"
+expect 4 "h1: ctys: 'L:nothing' is not running" "$CTYS_BUILD/bin/ctys-vncviewer" --host h1 --screenshot "$T/x.png" "l:nothing"
+
 # CANCEL there; nothing left behind on any host
 expect 0 "" "$CTYS" -a "CANCEL=l:web 1;x,FORCE" h1
 expect 0 "" "$CTYS" -a "CANCEL=ALL,FORCE" lab

@@ -35,7 +35,7 @@ targets(const struct conf *c, const char *words, int *rc, char **cause)
 {
 	char *dup = xstrdup(words), *save = NULL, *w, *out = xstrdup("");
 	struct strv v = { 0 };
-	struct target *t = NULL;
+	struct remote_target *t = NULL;
 	size_t n = 0;
 
 	for (w = strtok_r(dup, "|", &save); w; w = strtok_r(NULL, "|", &save))
@@ -150,7 +150,7 @@ main(void)
 
 	/* the remote command: each word quoted once, a label with spaces and ';' intact */
 	{
-		struct target t = { 0 };
+		struct remote_target t = { 0 };
 
 		t.name = "h1";
 		t.ctys = "/opt/my ctys/ctys";
@@ -176,7 +176,7 @@ main(void)
 		static const int tab[] = { 0, 1, 2, -1 }, mach[] = { 0, 1, 2, -1 };
 		static const struct pr_schema sc = { f, 3, tab, mach };
 		struct pr_rows rows = { 0 };
-		struct target t = { 0 };
+		struct remote_target t = { 0 };
 
 		rows.nfields = 3;
 		t.name = "lab9";

@@ -84,7 +84,7 @@ static int
 from_hosts(const struct conf *conf, const struct strv *hosts, const struct strv *bases,
     struct strv *lines, long *vms)
 {
-	struct target *t = NULL;
+	struct remote_target *t = NULL;
 	struct remote_result *res;
 	char *cause = NULL, *action, *b;
 	size_t n = 0, failed = 0;

@@ -25,6 +25,7 @@ usage(FILE *f)
 	    "usage: ctys-vncviewer [-v] [--title TITLE] [--password-file FILE]\n"
 	    "           [--screenshot FILE.png [--settle MS]] [--timeout S] TARGET\n"
 	    "       ctys-vncviewer [options] --runtime-dir DIR\n"
+	    "       ctys-vncviewer [options] --host [USER@]HOST[:PORT] MACHINE-ADDRESS\n"
 	    "TARGET: a UNIX socket (absolute path, or unix:PATH), HOST:PORT, or the\n"
 	    "runtime directory of a ctys VM (its 'vnc' and 'vnc.password' files are used).\n");
 }
@@ -53,12 +54,13 @@ main(int argc, char **argv)
 		{ "settle", required_argument, NULL, 'S' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "runtime-dir", required_argument, NULL, 'r' },
+		{ "host", required_argument, NULL, 'H' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *title = NULL, *pwfile = NULL, *shot = NULL, *rundir = NULL;
+	const char *title = NULL, *pwfile = NULL, *shot = NULL, *rundir = NULL, *host = NULL;
 	double timeout = TIMEOUT_DEFAULT, settle = -1;
 	struct target t;
 	struct viewer v;
@@ -96,6 +98,9 @@ main(int argc, char **argv)
 		case 'r':
 			rundir = optarg;
 			break;
+		case 'H':
+			host = optarg;
+			break;
 		case 'v':
 			log_level++;
 			break;
@@ -118,6 +123,11 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (host != NULL && (rundir != NULL || pwfile != NULL)) {
+		log_err("--host takes a machine-address as TARGET (not --runtime-dir or "
+		    "--password-file)");
+		return EXIT_USAGE;
+	}
 	if (settle >= 0 && shot == NULL) {
 		log_err("--settle goes with --screenshot");
 		return EXIT_USAGE;
@@ -133,9 +143,14 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	vnc_log_init();
 	memset(&t, 0, sizeof t);
+	t.fd = -1;
 	if (shot != NULL && (rc = shot_check(shot, &cause)) != 0)
 		goto out;
-	if ((rc = target_resolve(argc > 0 ? argv[0] : NULL, rundir, pwfile, &t, &cause)) != 0)
+	if (host != NULL)
+		rc = target_remote(host, argv[0], &t, &cause);
+	else
+		rc = target_resolve(argc > 0 ? argv[0] : NULL, rundir, pwfile, &t, &cause);
+	if (rc != 0)
 		goto out;
 	if (shot == NULL && (rc = ui_init(&ui, &cause)) != 0)
 		goto out;
@@ -151,6 +166,8 @@ main(int argc, char **argv)
 out:
 	ui_free(ui);
 	target_free(&t);
+	if (host != NULL)
+		target_remote_close();
 	if (cause != NULL) {
 		log_err("%s", cause);
 		free(cause);

@@ -256,6 +256,7 @@ target_resolve(const char *arg, const char *rundir, const char *pwfile, struct t
 	int rc;
 
 	memset(t, 0, sizeof *t);
+	t->fd = -1;
 	if (pwfile != NULL && (rc = password_read(pwfile, &t->password, cause)) != 0)
 		return rc;
 	if (rundir != NULL)
@@ -297,6 +298,7 @@ target_free(struct target *t)
 		free(t->password);
 	}
 	memset(t, 0, sizeof *t);
+	t->fd = -1;
 }
 
 /* The start time (field 22 of /proc/PID/stat) of a live, non-zombie process; 0 if none. */

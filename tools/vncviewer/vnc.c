@@ -367,7 +367,10 @@ vnc_open(struct viewer *v, const struct target *t, double timeout, char **cause)
 	v->t = t;
 	lastmsg = v->lastmsg;
 	lastmsg_size = sizeof v->lastmsg;
-	if (t->path != NULL)
+	if (t->fd >= 0) {
+		fd = t->fd;
+		rc = 0;
+	} else if (t->path != NULL)
 		rc = connect_unix(t, deadline, &fd, cause);
 	else
 		rc = connect_tcp(t, deadline, &fd, cause);

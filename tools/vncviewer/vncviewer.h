@@ -14,6 +14,7 @@ struct target {
 	char	*name;		/* for messages and the default title: label, path or host:port */
 	char	*rundir;	/* the VM's runtime directory, when the display is a ctys VM's */
 	char	*password;	/* NULL: none given */
+	int	 fd;		/* connected already (another host's socket), else -1 */
 	long	 qemu_pid;	/* from rundir/qemu.pid, to tell "the VM is gone" from "lost" */
 	unsigned long long qemu_start;
 };
@@ -25,6 +26,12 @@ struct target {
 int	target_resolve(const char *arg, const char *rundir, const char *pwfile,
 	    struct target *, char **cause);
 void	target_free(struct target *);
+/*
+ * The display of the VM addr (a machine-address) on another host: resolved there, its
+ * socket reached through the ssh connection (remote.c). target_remote_close() at the end.
+ */
+int	target_remote(const char *host, const char *addr, struct target *, char **cause);
+void	target_remote_close(void);
 /* Waits up to `wait` seconds for the target's VM to be gone; 1 if it is. */
 int	target_vm_gone(const struct target *, double wait);
 
