@@ -37,6 +37,8 @@ static cfg_opt_t host_opts[] = {
 	CFG_STR("user", NULL, CFGF_NONE),
 	CFG_STR("identity", NULL, CFGF_NONE),
 	CFG_STR("ctys", NULL, CFGF_NONE),
+	CFG_INT("connect_timeout", 0, CFGF_NONE),
+	CFG_INT("command_timeout", -1, CFGF_NONE),
 	CFG_END()
 };
 
@@ -146,6 +148,8 @@ take_hosts(cfg_t *cfg, struct conf *c, const char *from)
 		h.user = dup_or_null(cfg_getstr(sec, "user"));
 		h.identity = dup_or_null(cfg_getstr(sec, "identity"));
 		h.ctys = dup_or_null(cfg_getstr(sec, "ctys"));
+		h.connect_timeout = (int)cfg_getint(sec, "connect_timeout");
+		h.command_timeout = (int)cfg_getint(sec, "command_timeout");
 		h.from = xstrdup(from);
 		for (j = 0; j < c->nhosts && strcmp(c->hosts[j].name, h.name) != 0; j++)
 			;
@@ -270,6 +274,19 @@ validate_nonneg(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
+/* a host's own timeouts: 0 / -1 (unset: the global one) or seconds */
+static int
+validate_host_timeout(cfg_t *cfg, cfg_opt_t *opt)
+{
+	long v = cfg_opt_getnint(opt, 0);
+
+	if (v < -1 || v > 1000000) {
+		cfg_error(cfg, "%s: not a number of seconds: %ld", opt->name, v);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 validate_port(cfg_t *cfg, cfg_opt_t *opt)
 {
@@ -323,6 +340,8 @@ load_file(struct conf *c, const char *path, int required, char **cause)
 	cfg_set_validate_func(cfg, "ssh_connect_timeout", validate_positive);
 	cfg_set_validate_func(cfg, "ssh_command_timeout", validate_nonneg);
 	cfg_set_validate_func(cfg, "host|port", validate_port);
+	cfg_set_validate_func(cfg, "host|connect_timeout", validate_host_timeout);
+	cfg_set_validate_func(cfg, "host|command_timeout", validate_host_timeout);
 	if (access(path, F_OK) == -1 && !required) {
 		cfg_free(cfg);
 		return 0;
@@ -550,6 +569,10 @@ conf_show(FILE *f, const struct conf *c)
 			fprintf(f, " ctys = ");
 			show_str(f, h->ctys);
 		}
+		if (h->connect_timeout > 0)
+			fprintf(f, " connect_timeout = %d", h->connect_timeout);
+		if (h->command_timeout >= 0)
+			fprintf(f, " command_timeout = %d", h->command_timeout);
 		fprintf(f, " }\t# %s\n", h->from);
 	}
 	for (size_t i = 0; i < c->ngroups; i++) {

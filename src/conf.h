@@ -17,6 +17,8 @@ struct conf_host {
 	char *user;		/* NULL: from ~/.ssh/config, else the local user */
 	char *identity;		/* a private key tried first */
 	char *ctys;		/* the ctys program there; NULL: remote_ctys */
+	int connect_timeout;	/* seconds; 0: ssh_connect_timeout */
+	int command_timeout;	/* seconds (0: none); -1: ssh_command_timeout */
 	char *from;		/* the file that defined it */
 };
 

@@ -175,6 +175,10 @@ add_host(struct expand *e, const char *spec, const struct strv *opts, char **cau
 	    e->conf->remote_ctys : "ctys");
 	for (size_t i = 0; opts && i < opts->n; i++)
 		strv_add(&t.opts, opts->v[i]);
+	t.connect_timeout = ch && ch->connect_timeout > 0 ? ch->connect_timeout :
+	    e->conf->ssh_connect_timeout;
+	t.command_timeout = ch && ch->command_timeout >= 0 ? ch->command_timeout :
+	    e->conf->ssh_command_timeout;
 	free(host);
 	/* a host named twice (directly and through a group) runs once, first place */
 	for (size_t i = 0; i < e->n; i++)
@@ -317,7 +321,7 @@ remote_session_open(const struct conf *conf, const struct remote_target *t, int 
 	st.known_hosts = conf->ssh_known_hosts;
 	st.ssh_config = conf->ssh_config;
 	st.accept_new = conf->ssh_accept_new;
-	st.connect_timeout = conf->ssh_connect_timeout;
+	st.connect_timeout = t->connect_timeout;
 	ssh_global_init();
 	if ((c = ssh_conn_open(&st, &timed_out, cause)) == NULL) {
 		*status = timed_out ? EXIT_TIMEOUT : EXIT_UNREACHABLE;
@@ -341,7 +345,7 @@ remote_session_run(struct remote_session *rs, const char *type, const char *acti
 
 	memset(r, 0, sizeof *r);
 	log_debug(2, "%s: %s", t->name, cmd);
-	rc = ssh_conn_exec(rs->c, cmd, rs->conf->ssh_command_timeout, &sr, &cause);
+	rc = ssh_conn_exec(rs->c, cmd, t->command_timeout, &sr, &cause);
 	free(cmd);
 	if (rc != 0) {
 		r->status = rc == -2 ? EXIT_TIMEOUT : EXIT_UNREACHABLE;

@@ -23,6 +23,8 @@ struct remote_target {
 	char *identity;		/* NULL: ssh_identity */
 	char *ctys;		/* the remote program: the host's ctys, else remote_ctys */
 	struct strv opts;	/* ctys options for this host: per-host, then global */
+	int connect_timeout;	/* seconds: the host's, else ssh_connect_timeout */
+	int command_timeout;	/* seconds (0: none): the host's, else ssh_command_timeout */
 };
 
 /* Expands the target words (hosts, groups, options). 0, or EXIT_USAGE with *cause. */

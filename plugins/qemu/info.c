@@ -135,6 +135,11 @@ stopped_info(struct ctx *ctx, const char *def, char **cause)
 	json_object_object_add(o, "label", json_object_new_string(label));
 	json_object_object_add(o, "id", json_object_new_string(id));
 	json_object_object_add(o, "definition", json_object_new_string(d->path));
+	/* #@#DEFAULTHOSTS: only a hint; CREATE starts a VM where it is asked (here, or on
+	 * the hosts named after the options) */
+	if (vmdef_get(d, "DEFAULTHOSTS") != NULL && *vmdef_get(d, "DEFAULTHOSTS") != '\0')
+		json_object_object_add(o, "default_hosts",
+		    json_object_new_string(vmdef_get(d, "DEFAULTHOSTS")));
 	if ((img = saved_image(sdir)) != NULL) {
 		json_object_object_add(o, "state", json_object_new_string("suspended"));
 		json_object_object_add(o, "saved", json_object_new_double(saved_when(sdir)));
@@ -220,6 +225,13 @@ print_text(json_object *o)
 	put("state:", str(o, "state"));
 	put("definition:", str(o, "definition"));
 	put("id:", str(o, "id"));
+	if (str(o, "default_hosts") != NULL) {
+		char *h = xasprintf("%s (a hint: ctys -a CREATE=... <host> starts it there)",
+		    str(o, "default_hosts"));
+
+		put("defhosts:", h);
+		free(h);
+	}
 	if (json_object_object_get_ex(o, "qemu_pid", &v)) {
 		int qpid = json_object_get_int(v), spid = 0;
 		char *s;

@@ -99,6 +99,14 @@ expect 6 "h3:" "$CTYS" -a "LIST" h3
 expect 8 "h1: no program '/nonexistent/ctys' there" env CTYS_CONF="$T/c2.conf" sh -c '
 	sed "s|^remote_ctys = .*|remote_ctys = \"/nonexistent/ctys\"|" "$HOME/.ctys/ctys.conf" >"$CTYS_CONF"
 	exec "$0" -a LIST h1' "$CTYS"
+# an old ctys there (from before --wire): a stand-in script, as no older ctys is built
+# here; it answers an unknown option as ctys always did
+printf '#!/bin/sh\necho "ctys: unknown option '"'"'$1'"'"' (see '"'"'ctys -h'"'"')" >&2\nexit 2\n' >"$T/oldctys"
+chmod +x "$T/oldctys"
+expect 8 "h1: the ctys there ('$T/oldctys') is older than this one: update it" \
+    env CTYS_CONF="$T/c3.conf" sh -c '
+	sed "s|^remote_ctys = .*|remote_ctys = \"$1\"|" "$HOME/.ctys/ctys.conf" >"$CTYS_CONF"
+	exec "$0" -a LIST h1' "$CTYS" "$T/oldctys"
 kill -CONT "${SSHHOST_PID[3]}"
 cp "$T/known_hosts.good" "$S/known_hosts"
 

@@ -107,7 +107,8 @@ main(void)
 	    "ssh_parallel = 4\n"
 	    "ssh_unknown_hosts = \"accept-new\"\n"
 	    "host \"lab1\" { address = \"127.0.0.11\" port = 2222 user = \"ops\" }\n"
-	    "host \"lab2\" { address = \"127.0.0.12\" ctys = \"/usr/bin/ctys\" }\n"
+	    "host \"lab2\" { address = \"127.0.0.12\" ctys = \"/usr/bin/ctys\" "
+	    "connect_timeout = 30 command_timeout = 0 }\n"
 	    "group \"lab\" { members = {\"lab1\", \"lab2\", \"root@127.0.0.13:22\"} }\n"
 	    "group \"all\" { members = {\"lab\", \"lab1\", \"other\"} }\n"
 	    "group \"loop1\" { members = {\"loop2\"} }\n"
@@ -136,6 +137,25 @@ main(void)
 	check_targets(&c, "(-d 3)|h1(-q)|h2", "h1=@h1:0[-q -d 3] h2=@h2:0[-d 3]");
 	check_targets(&c, "lab(-d 1)", "lab1=ops@127.0.0.11:2222[-d 1] lab2=@127.0.0.12:0[-d 1] "
 	    "root@127.0.0.13:22=root@127.0.0.13:22[-d 1]");
+
+	/* timeouts: the host's own, else the global ones; the program: the host's, else global */
+	{
+		char *w[] = { "lab1", "lab2" };
+		struct remote_target *t = NULL;
+		size_t n = 0;
+
+		T_INTEQ(remote_targets(&c, w, 2, &t, &n, &cause), 0);
+		T_INTEQ(n, 2);
+		if (n == 2) {
+			T_INTEQ(t[0].connect_timeout, 10);
+			T_INTEQ(t[0].command_timeout, 600);
+			T_STREQ(t[0].ctys, "/opt/ctys/bin/ctys");
+			T_INTEQ(t[1].connect_timeout, 30);
+			T_INTEQ(t[1].command_timeout, 0);
+			T_STREQ(t[1].ctys, "/usr/bin/ctys");
+		}
+		remote_targets_free(t, n);
+	}
 
 	check_refused(&c, "-x", "refusing host name starting with '-'");
 	check_refused(&c, "u@-x", "refusing host name starting with '-'");
