@@ -332,8 +332,13 @@ rmdir_flat(const char *path)
 	while ((de = readdir(d)) != NULL) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if (unlinkat(dfd, de->d_name, 0) == -1 && errno == EISDIR)
-			unlinkat(dfd, de->d_name, AT_REMOVEDIR);
+		if (unlinkat(dfd, de->d_name, 0) == -1 && errno == EISDIR &&
+		    unlinkat(dfd, de->d_name, AT_REMOVEDIR) == -1 && errno == ENOTEMPTY) {
+			char *sub = xasprintf("%s/%s", path, de->d_name);	/* channels/ */
+
+			rmdir_flat(sub);
+			free(sub);
+		}
 	}
 	closedir(d);
 	if (rmdir(path) == -1 && errno != ENOENT)

@@ -346,6 +346,112 @@ nic_model(const char *nic)
 	return buf;
 }
 
+int
+qemu_agent_wanted(const struct vmdef *d, const struct qemu_caps *caps)
+{
+	const char *v = vmdef_get(d, "GUESTAGENT");
+
+	if (v != NULL && (strcasecmp(v, "off") == 0 || strcasecmp(v, "no") == 0 ||
+	    strcmp(v, "0") == 0))
+		return 0;
+	return caps == NULL || qemu_caps_has_type(caps, "virtio-serial-pci");
+}
+
+/* A channel name: what virtserialport names usually are (org.example.backup.0). */
+static int
+channel_name_ok(const char *n)
+{
+	size_t len = strlen(n);
+
+	if (len == 0 || len > 64 || *n == '.' || *n == '-')
+		return 0;
+	for (; *n; n++)
+		if (!isalnum((unsigned char)*n) && *n != '.' && *n != '_' && *n != '-')
+			return 0;
+	return 1;
+}
+
+int
+qemu_channels(const struct vmdef *d, struct strv *names, char **cause)
+{
+	const char *v = vmdef_get(d, "CHANNELS");
+	char *dup, *w, *save = NULL;
+	int rc = 0;
+
+	if (v == NULL)
+		return 0;
+	dup = xstrdup(v);
+	for (w = strtok_r(dup, " \t,", &save); w && rc == 0; w = strtok_r(NULL, " \t,", &save)) {
+		if (!channel_name_ok(w))
+			rc = fail(cause, EXIT_FAIL, "%s:%d: CHANNELS: not a channel name (letters, "
+			    "digits, '.', '_', '-'; at most 64): '%s'", d->path,
+			    vmdef_line(d, "CHANNELS"), w);
+		else if (strcmp(w, QEMU_AGENT_PORT) == 0)
+			rc = fail(cause, EXIT_FAIL, "%s:%d: CHANNELS: '%s' is the guest agent's "
+			    "(GUESTAGENT)", d->path, vmdef_line(d, "CHANNELS"), w);
+		else {
+			for (size_t i = 0; i < names->n; i++)
+				if (strcmp(names->v[i], w) == 0)
+					rc = fail(cause, EXIT_FAIL, "%s:%d: CHANNELS: '%s' twice",
+					    d->path, vmdef_line(d, "CHANNELS"), w);
+			if (rc == 0)
+				strv_add(names, w);
+		}
+	}
+	free(dup);
+	if (rc != 0)
+		strv_free(names);
+	return rc;
+}
+
+/*
+ * The guest agent's port (its socket the supervisor's, handed over as a descriptor) and
+ * the named channels (sockets in the runtime directory, QEMU listening), on one
+ * virtio-serial controller.
+ */
+static int
+add_guest_ports(struct build *b)
+{
+	struct strv *out = b->out, names = { 0 };
+	const char *v = vmdef_get(b->d, "GUESTAGENT");
+	int rc;
+
+	if (v != NULL && strcasecmp(v, "on") != 0 && strcasecmp(v, "yes") != 0 &&
+	    strcmp(v, "1") != 0 && strcasecmp(v, "off") != 0 && strcasecmp(v, "no") != 0 &&
+	    strcmp(v, "0") != 0)
+		return bad(b, "GUESTAGENT", "on or off", v);
+	if ((rc = qemu_channels(b->d, &names, b->cause)) != 0)
+		return rc;
+	if (names.n > 0 && (rc = need_type(b, "virtio-serial-pci", "CHANNELS",
+	    "a channel")) != 0) {
+		strv_free(&names);
+		return rc;
+	}
+	if (b->o->agent_fd < 0 && names.n == 0)
+		return 0;
+	strv_add(out, "-device");
+	strv_add(out, "virtio-serial-pci,id=vser0");
+	if (b->o->agent_fd >= 0) {
+		strv_add(out, "-chardev");
+		strv_addf(out, "socket,id=qga0,fd=%d,server=on,wait=off", b->o->agent_fd);
+		strv_add(out, "-device");
+		strv_add(out, "virtserialport,bus=vser0.0,chardev=qga0,name=" QEMU_AGENT_PORT);
+	}
+	for (size_t i = 0; i < names.n; i++) {
+		char *path = xasprintf("%s/channels/%s.sock", b->o->rundir ? b->o->rundir : ".",
+		    names.v[i]), *q = qemu_escape(path);
+
+		strv_add(out, "-chardev");
+		strv_addf(out, "socket,id=ch%zu,path=%s,server=on,wait=off", i, q);
+		strv_add(out, "-device");
+		strv_addf(out, "virtserialport,bus=vser0.0,chardev=ch%zu,name=%s", i, names.v[i]);
+		free(q);
+		free(path);
+	}
+	strv_free(&names);
+	return 0;
+}
+
 static int
 add_nics(struct build *b)
 {
@@ -680,6 +786,8 @@ qemu_argv_build(const struct vmdef *d, const struct qemu_opts *o, struct strv *o
 	strv_add(out, "-serial");
 	strv_add(out, "chardev:serial0");
 	if ((rc = add_policy(&b)) != 0)
+		goto fail;
+	if ((rc = add_guest_ports(&b)) != 0)
 		goto fail;
 
 	/* kernel: the KERNEL suboption replaces the definition's three values */

@@ -19,6 +19,9 @@ struct qemu_opts {
 	const char *console;	/* NONE (more with the consoles work) */
 	int qmp_fd;		/* fd number of the QMP listening socket in QEMU */
 	int serial_fd;		/* fd number of the serial listening socket in QEMU */
+	int agent_fd;		/* fd number of the guest agent's listening socket; -1: none
+				   (qemu_agent_wanted decides) */
+	const char *rundir;	/* the VM's runtime directory: channels/<name>.sock there */
 
 	/* CREATE suboptions; zero/NULL when not given */
 	int bootmode;			/* BOOTMODE:<mode>[%path] */
@@ -44,6 +47,18 @@ struct qemu_opts {
 #define QEMU_FD_QMP 3
 #define QEMU_FD_SERIAL 4
 #define QEMU_FD_DEFLOCK 5	/* the definition's lock, held for QEMU's life (create.c) */
+#define QEMU_FD_QGA 6		/* the guest agent's listening socket (the supervisor's) */
+
+/* The guest agent's port name, and its socket in the runtime directory. */
+#define QEMU_AGENT_PORT "org.qemu.guest_agent.0"
+
+/*
+ * Whether the VM gets the guest agent's port: GUESTAGENT (on by default; off/no/0 switch
+ * it off) and a binary with virtio-serial-pci (when its capabilities are known).
+ */
+int qemu_agent_wanted(const struct vmdef *, const struct qemu_caps *);
+/* CHANNELS="name ...": the names, checked (file:line). 0, or EXIT_FAIL with *cause. */
+int qemu_channels(const struct vmdef *, struct strv *names, char **cause);
 
 /*
  * Builds the argv. Returns 0, or EXIT_FAIL/EXIT_USAGE/EXIT_QEMU with *cause

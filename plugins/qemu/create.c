@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -914,7 +915,7 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 	struct subopt *o;
 	struct strv argv = { 0 };
 	char *cause = NULL, *bin = NULL, *why = NULL, *label = NULL, *id = NULL, *dir = NULL;
-	char *defpath = NULL, *savedir = NULL, *restore = NULL, *vnc = NULL;
+	char *defpath = NULL, *savedir = NULL, *restore = NULL, *vnc = NULL, *rundir_path = NULL;
 	const char *console = "NONE";
 	struct console_opts copts;
 	int rc, lockfd = -1, deflockfd = -1;
@@ -1006,6 +1007,9 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 	else
 		vnc = xasprintf("unix:%s/%s/vnc.sock", ctx->paths->run, id);
 	qo.vnc = vnc;
+	qo.agent_fd = qemu_agent_wanted(d, caps) ? QEMU_FD_QGA : -1;
+	rundir_path = xasprintf("%s/%s", ctx->paths->run, id);
+	qo.rundir = rundir_path;
 	if ((rc = qemu_argv_build(d, &qo, &argv, &cause)) != 0 ||
 	    (rc = policy_from_def(d, &pol, &cause)) != 0)
 		goto out;
@@ -1026,6 +1030,15 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 	{
 		/* the longest socket path must fit sun_path (108 bytes with its NUL) */
 		size_t need = strlen(ctx->paths->run) + 1 + strlen(id) + strlen("/console.sock");
+		struct strv ch = { 0 };
+
+		if (qemu_channels(d, &ch, NULL) == 0)
+			for (size_t i = 0; i < ch.n; i++)
+				if (strlen(rundir_path) + strlen("/channels/.sock") + strlen(ch.v[i]) >
+				    need)
+					need = strlen(rundir_path) + strlen("/channels/.sock") +
+					    strlen(ch.v[i]);
+		strv_free(&ch);
 
 		if (need >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
 			rc = fail(&cause, EXIT_FAIL, "runtime directory '%s' is too long for UNIX "
@@ -1037,6 +1050,22 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 	if ((rc = rundir_claim(ctx->paths->run, id, label, vmdef_get(d, "UUID"), d->path,
 	    &lockfd, &dir, &cause)) != 0)
 		goto out;
+	{
+		struct strv ch = { 0 };
+		char *cd = rundir_file(dir, "channels");
+
+		/* the named channels' sockets: QEMU makes them in this private directory */
+		if (qemu_channels(d, &ch, NULL) == 0 && ch.n > 0 && mkdir(cd, 0700) == -1 &&
+		    errno != EEXIST) {
+			rc = fail(&cause, EXIT_FAIL, "%s: %s", cd, strerror(errno));
+			free(cd);
+			strv_free(&ch);
+			rmdir_flat(dir);
+			goto out;
+		}
+		free(cd);
+		strv_free(&ch);
+	}
 	/* on shared storage another host may run it: the lock beside the definition decides */
 	if ((rc = definition_lock(d->path, label, &deflockfd, &cause)) != 0) {
 		rmdir_flat(dir);
@@ -1072,6 +1101,7 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 	sc.argv = argv;
 	sc.lockfd = lockfd;
 	sc.deflockfd = deflockfd;
+	sc.agent = qo.agent_fd >= 0;
 	sc.create_timeout = ctx->conf->create_timeout;
 	sc.policy = pol;
 	sc.save_dir = savedir;
@@ -1102,6 +1132,7 @@ out:
 	qemu_caps_free(caps);
 	free(defpath);
 	free(vnc);
+	free(rundir_path);
 	free(savedir);
 	free(restore);
 	free(cause);

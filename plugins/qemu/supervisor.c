@@ -128,6 +128,7 @@ struct sup {
 	double mig_poll;	/* when query-migrate is asked next */
 	char *mig_part;		/* SUSPEND: the state file being written */
 	char *exe, *macs, *ports;	/* facts from the runtime directory, for LIST */
+	int agent_fd;		/* connected to the guest agent's chardev; -1: none */
 };
 
 static char *
@@ -1750,8 +1751,8 @@ static int
 start_qemu(struct sup *s, char **cause)
 {
 	char *qmp = vmfile(s, "qmp.sock"), *ser = vmfile(s, "serial.sock");
-	char *logp = vmfile(s, "qemu.log");
-	int qmp_l = -1, ser_l = -1, logfd = -1, rc = -1;
+	char *logp = vmfile(s, "qemu.log"), *qga = vmfile(s, "qga.sock");
+	int qmp_l = -1, ser_l = -1, qga_l = -1, logfd = -1, rc = -1;
 	struct spawn sp = { 0 };
 
 	if ((qmp_l = unix_listen(qmp, 1)) == -1 || (ser_l = unix_listen(ser, 1)) == -1) {
@@ -1762,6 +1763,12 @@ start_qemu(struct sup *s, char **cause)
 	/* connect now: the connections wait in the backlog until QEMU accepts them */
 	if ((s->qmp_fd = unix_connect(qmp)) == -1 || (s->ser_fd = unix_connect(ser)) == -1) {
 		fail(cause, 0, "cannot connect to QEMU's sockets: %s", strerror(errno));
+		goto out;
+	}
+	/* the guest agent's socket: ours, connected before QEMU accepts, like QMP's */
+	if (s->cfg->agent && ((qga_l = unix_listen(qga, 1)) == -1 ||
+	    (s->agent_fd = unix_connect(qga)) == -1)) {
+		fail(cause, 0, "cannot create the guest agent's socket: %s", strerror(errno));
 		goto out;
 	}
 	if ((logfd = open(logp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)) == -1) {
@@ -1777,6 +1784,8 @@ start_qemu(struct sup *s, char **cause)
 	sp.nfds = 2;
 	if (s->cfg->deflockfd != -1)
 		sp.fds[sp.nfds++] = (struct spawn_fd){ s->cfg->deflockfd, QEMU_FD_DEFLOCK };
+	if (qga_l != -1)
+		sp.fds[sp.nfds++] = (struct spawn_fd){ qga_l, QEMU_FD_QGA };
 	if (spawn_start(&sp, cause) == -1)
 		goto out;
 	s->qemu_pid = sp.pid;
@@ -1789,10 +1798,13 @@ out:
 		close(qmp_l);
 	if (ser_l != -1)
 		close(ser_l);
+	if (qga_l != -1)
+		close(qga_l);
 	if (logfd != -1)
 		close(logfd);
 	free(qmp);
 	free(ser);
+	free(qga);
 	free(logp);
 	return rc;
 }
@@ -1815,6 +1827,14 @@ adopt_qemu(struct sup *s, char **cause)
 	}
 	if ((s->ser_fd = unix_connect(ser)) == -1)
 		log_debug(1, "serial: %s", strerror(errno));
+	{
+		char *qga = vmfile(s, "qga.sock");
+
+		/* QEMU still listens there when the VM has the agent's port */
+		if (access(qga, F_OK) == 0 && (s->agent_fd = unix_connect(qga)) == -1)
+			log_debug(1, "guest agent: %s", strerror(errno));
+		free(qga);
+	}
 	rc = 0;
 out:
 	free(qmp);
@@ -1855,7 +1875,7 @@ sup_main(struct sup_config *cfg, int notify_fd)
 	memset(s, 0, sizeof *s);
 	s->cfg = cfg;
 	s->notify_fd = notify_fd;
-	s->qmp_fd = s->ser_fd = s->ctl_lfd = s->con_lfd = s->pidfd = -1;
+	s->qmp_fd = s->ser_fd = s->ctl_lfd = s->con_lfd = s->pidfd = s->agent_fd = -1;
 	s->events_fd = s->log_fd = s->mig_fd = -1;
 	s->qmp_next_id = 1;
 	s->qstage = Q_GREETING;

@@ -24,6 +24,7 @@ struct sup_config {
 	int deflockfd;		/* the lock beside the definition (-1: none): the supervisor
 				   and QEMU (at QEMU_FD_DEFLOCK) hold it */
 	int create_timeout;	/* seconds until QMP must answer */
+	int agent;		/* the VM has the guest agent's port (QEMU_FD_QGA in its argv) */
 	pid_t adopt_pid;	/* > 0: QEMU already runs; connect to it instead of starting */
 	struct qemu_policy policy;	/* ON_POWEROFF, ON_REBOOT, ON_CRASH */
 	const char *save_dir;	/* CANCEL SUSPEND writes state.img, argv, meta.json here */

@@ -38,7 +38,8 @@ check(const char *dir, const char *name)
 	size_t len;
 	struct vmdef *d;
 	struct qemu_opts o = { .binary = "/usr/bin/qemu-system-x86_64", .accel = "tcg",
-	    .console = "NONE", .qmp_fd = 3, .serial_fd = 4, .disk_format = fake_format };
+	    .console = "NONE", .qmp_fd = 3, .serial_fd = 4, .agent_fd = -1,
+	    .rundir = "/run/ctys/0123456789abcdef", .disk_format = fake_format };
 	struct create_opts co = { 0 };
 	struct subopt_list so = { 0 };
 	struct strv argv = { 0 };
@@ -68,6 +69,8 @@ check(const char *dir, const char *name)
 		free(cpath);
 		free(f);
 	}
+	/* as create.c decides it */
+	o.agent_fd = qemu_agent_wanted(d, o.caps) ? QEMU_FD_QGA : -1;
 	if ((tag = strstr(buf, "# test-subopts: ")) != NULL) {
 		char *line = xstrndup(tag + 16, strcspn(tag + 16, "\n"));
 
