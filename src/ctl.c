@@ -20,7 +20,7 @@ ctl_msg_parse(const char *line, size_t len, json_object **out, char **cause)
 	enum ctl_kind kind;
 
 	*out = NULL;
-	if (len > CTL_LINE_MAX)
+	if (len > CTL_MSG_MAX)
 		return fail(cause, CTL_BAD, "message too long (%zu bytes)", len), CTL_BAD;
 	tok = json_tokener_new();
 	o = json_tokener_parse_ex(tok, line, (int)len);

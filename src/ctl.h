@@ -15,7 +15,8 @@
 #include "linebuf.h"
 
 #define CTL_VERSION 1
-#define CTL_LINE_MAX (1024 * 1024)
+#define CTL_LINE_MAX (1024 * 1024)	/* what each side reads, unless a client raises it */
+#define CTL_MSG_MAX (64u << 20)		/* any message (EXEC's output comes in one reply) */
 
 enum ctl_kind { CTL_BAD, CTL_HELLO, CTL_REQUEST, CTL_REPLY, CTL_EVENT };
 

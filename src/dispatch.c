@@ -25,6 +25,10 @@ const struct action_def action_table[] = {
 	  ACT_REMOTE_OK },
 	{ "GETCLIENTPORT", "where a console client connects: CLIENTPORT(VNC,<host>,<label>)=...",
 	  ACT_REMOTE_OK | ACT_NEEDS_ARG },
+	{ "EXEC", "run a command in the guest (its agent); exit with its status, 255 for ctys's "
+	  "own failures", ACT_REMOTE_OK | ACT_NEEDS_ARG | ACT_OWN_255 },
+	{ "CHANNEL", "connect stdin and stdout to a named channel of the guest",
+	  ACT_REMOTE_OK | ACT_NEEDS_ARG },
 	{ NULL, NULL, 0 }
 };
 
@@ -68,7 +72,8 @@ usage_main(FILE *f)
 	for (size_t i = 0; plugin_list[i] != NULL; i++)
 		fprintf(f, " %s", plugin_list[i]->name);
 	fprintf(f, "\n\nexit status: 0 ok, 1 failure (ISACTIVE: not running), 2 usage, 3 not found,\n"
-	    "4 wrong state, 5 QEMU missing or failed, 6 timeout, 7 partial, 11 ambiguous.\n"
+	    "4 wrong state, 5 QEMU missing or failed, 6 timeout, 7 partial, 11 ambiguous;\n"
+	    "EXEC: the guest command's status, 255 for any failure of ctys.\n"
 	    "See ctys(1) and ctys-QEMU(1).\n");
 }
 
@@ -89,13 +94,14 @@ usage_action(FILE *f, const struct plugin *p, const struct action_def *a,
 	}
 }
 
-int
-dispatch_main(int argc, char **argv)
+/* Runs the program; *act: the action once known; *passed: ctx.passed after its handler. */
+static int
+dispatch_run(int argc, char **argv, const struct action_def **act, int *passed)
 {
 	struct cli cli;
 	struct conf conf;
 	struct paths paths;
-	struct ctx ctx = { &cli, &conf, &paths };
+	struct ctx ctx = { &cli, &conf, &paths, 0 };
 	const struct action_def *a;
 	const struct plugin *p;
 	const struct plugin_action *pa;
@@ -125,6 +131,7 @@ dispatch_main(int argc, char **argv)
 		cli_free(&cli);
 		return EXIT_USAGE;
 	}
+	*act = a;
 	if ((p = plugin_find(cli.type)) == NULL) {
 		log_err("unknown type '%s' (known: QEMU)", cli.type);
 		cli_free(&cli);
@@ -171,6 +178,7 @@ dispatch_main(int argc, char **argv)
 			rc = EXIT_USAGE;
 		} else
 			rc = remote_run(&ctx, a, pa);
+		*passed = ctx.passed;
 		conf_free(&conf);
 		cli_free(&cli);
 		return rc;
@@ -188,11 +196,26 @@ dispatch_main(int argc, char **argv)
 		free(cause);
 	} else {
 		rc = pa->run(&ctx, &cli.subopts);
+		*passed = ctx.passed;
 		if (p->fini != NULL)
 			p->fini();
 	}
 	paths_free(&paths);
 	conf_free(&conf);
 	cli_free(&cli);
+	return rc;
+}
+
+int
+dispatch_main(int argc, char **argv)
+{
+	const struct action_def *a = NULL;
+	int passed = 0, rc = dispatch_run(argc, argv, &a, &passed);
+
+	/* EXEC's status is the guest command's: every failure of ctys itself is 255 */
+	if (a != NULL && (a->flags & ACT_OWN_255) && !passed && rc != EXIT_OK) {
+		log_debug(1, "%s: exit status %d (ctys's own failure) -> %d", a->name, rc, EXIT_OWN);
+		rc = EXIT_OWN;
+	}
 	return rc;
 }

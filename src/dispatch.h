@@ -16,11 +16,14 @@ struct remote_target;		/* remote.h */
 /* Flags of an action, checked once by the dispatcher. */
 #define ACT_REMOTE_OK	0x01	/* may run on the hosts given after the options */
 #define ACT_NEEDS_ARG	0x02	/* needs `=SUBOPTS` (a machine-address at least) */
+/* its exit status is another program's (EXEC): ctys's own failures are EXIT_OWN, 255 */
+#define ACT_OWN_255	0x04
 
 struct ctx {
 	struct cli *cli;
 	struct conf *conf;
 	struct paths *paths;
+	int passed;	/* ACT_OWN_255: the status is the other program's, not ctys's */
 };
 
 struct action_def {

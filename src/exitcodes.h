@@ -13,6 +13,8 @@ enum ctys_exit {
 	EXIT_PARTIAL = 7,	/* some hosts failed, others answered */
 	EXIT_UNREACHABLE = 8,	/* no host answered (ssh: refused, unknown or changed key) */
 	EXIT_AMBIGUOUS = 11,	/* several matches where one was needed */
+	EXIT_OWN = 255,		/* EXEC: any failure of ctys itself (the guest's status
+				   passes through otherwise), as ssh does */
 };
 
 #endif

@@ -143,6 +143,29 @@ strv_addf(struct strv *sv, const char *fmt, ...)
 	free(s);
 }
 
+char *
+strv_join(const struct strv *sv, const char *sep)
+{
+	size_t len = 1, sl = strlen(sep);
+	char *out, *o;
+
+	for (size_t i = 0; i < sv->n; i++)
+		len += strlen(sv->v[i]) + sl;
+	o = out = xmalloc(len);
+	for (size_t i = 0; i < sv->n; i++) {
+		size_t l = strlen(sv->v[i]);
+
+		if (i > 0) {
+			memcpy(o, sep, sl);
+			o += sl;
+		}
+		memcpy(o, sv->v[i], l);
+		o += l;
+	}
+	*o = '\0';
+	return out;
+}
+
 void
 strv_free(struct strv *sv)
 {

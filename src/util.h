@@ -30,6 +30,8 @@ struct strv {
 void strv_add(struct strv *, const char *);
 void strv_addf(struct strv *, const char *, ...) __attribute__((format(printf, 2, 3)));
 void strv_free(struct strv *);
+/* The strings joined with sep between them (malloc'd). */
+char *strv_join(const struct strv *, const char *sep);
 
 /* Logging: messages go to stderr prefixed with the program name. */
 extern int log_level;

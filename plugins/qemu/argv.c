@@ -435,7 +435,7 @@ add_guest_ports(struct build *b)
 		strv_add(out, "-chardev");
 		strv_addf(out, "socket,id=qga0,fd=%d,server=on,wait=off", b->o->agent_fd);
 		strv_add(out, "-device");
-		strv_add(out, "virtserialport,bus=vser0.0,chardev=qga0,name=" QEMU_AGENT_PORT);
+		strv_add(out, "virtserialport,bus=vser0.0,chardev=qga0,id=qga0,name=" QEMU_AGENT_PORT);
 	}
 	for (size_t i = 0; i < names.n; i++) {
 		char *path = xasprintf("%s/channels/%s.sock", b->o->rundir ? b->o->rundir : ".",
@@ -444,7 +444,8 @@ add_guest_ports(struct build *b)
 		strv_add(out, "-chardev");
 		strv_addf(out, "socket,id=ch%zu,path=%s,server=on,wait=off", i, q);
 		strv_add(out, "-device");
-		strv_addf(out, "virtserialport,bus=vser0.0,chardev=ch%zu,name=%s", i, names.v[i]);
+		strv_addf(out, "virtserialport,bus=vser0.0,chardev=ch%zu,id=ch%zu,name=%s", i, i,
+		    names.v[i]);
 		free(q);
 		free(path);
 	}

@@ -28,6 +28,7 @@
 #include "spawn.h"
 #include "supervisor.h"
 #include "vm.h"
+#include "vmconf.h"
 #include "vmdef.h"
 
 char *
@@ -399,6 +400,30 @@ check_files(const struct vmdef *d, const struct qemu_opts *qo, const struct crea
 				    "%s: %s: '%s'", name[i], strerror(errno), opt[i]);
 	}
 	return 0;
+}
+
+/* The definition's addresses (#@#IP<n>): what LIST shows until the guest agent tells. */
+static void
+record_def_ips(const char *dir, const struct vmdef *d)
+{
+	struct vmconf c;
+	struct strv ips = { 0 };
+	char *p, *s;
+
+	vmconf_init(&c, d);
+	for (int i = 0; i < c.nnics; i++)
+		for (size_t k = 0; k < c.nics[i].nips; k++)
+			if (c.nics[i].ips[k].addr != NULL && *c.nics[i].ips[k].addr != '\0')
+				strv_add(&ips, c.nics[i].ips[k].addr);
+	vmconf_free(&c);
+	if (ips.n == 0)
+		return;
+	s = strv_join(&ips, ",");
+	p = rundir_file(dir, "ips");
+	file_write(p, s, strlen(s), 0600);
+	free(p);
+	free(s);
+	strv_free(&ips);
 }
 
 /* What INFO and LIST will want to know about this start, beside the VM's sockets. */
@@ -1083,6 +1108,7 @@ qemu_create(struct ctx *ctx, struct subopt_list *so)
 		goto out;
 	}
 	record_facts(dir, &qo, &argv, caps);
+	record_def_ips(dir, d);
 	{
 		char *pp = rundir_file(dir, "policy"), *txt = policy_format(&pol);
 

@@ -216,6 +216,70 @@ put_events(json_object *evs)
 	}
 }
 
+/* What the guest agent said (the supervisor's cache; sanitized there) and the channels. */
+static void
+put_agent(json_object *o)
+{
+	json_object *ga, *x, *ifs;
+
+	if (json_object_object_get_ex(o, "agent", &ga)) {
+		json_object *os = NULL;
+		char *t;
+
+		json_object_object_get_ex(ga, "os", &os);
+		t = xasprintf("%s%s%s", json_object_get_boolean(json_object_object_get(ga,
+		    "connected")) ? "connected" : "not connected", str(ga, "version") ?
+		    ", qemu-ga " : "", str(ga, "version") ? str(ga, "version") : "");
+		put("agent:", t);
+		free(t);
+		if (os != NULL) {
+			t = xasprintf("%s%s%s%s", str(os, "pretty-name") ? str(os, "pretty-name") :
+			    str(os, "name") ? str(os, "name") : "?", str(os, "kernel-release") ?
+			    " (kernel " : "", str(os, "kernel-release") ? str(os, "kernel-release") :
+			    "", str(os, "kernel-release") ? ")" : "");
+			put("guest os:", t);
+			free(t);
+		}
+		put("hostname:", str(ga, "hostname"));
+		if (json_object_object_get_ex(ga, "interfaces", &ifs))
+			for (size_t i = 0; i < json_object_array_length(ifs); i++) {
+				json_object *in = json_object_array_get_idx(ifs, i), *a;
+				char *line = xasprintf("%s", str(in, "name") ? str(in, "name") : "?");
+
+				if (json_object_object_get_ex(in, "ips", &a))
+					for (size_t k = 0; k < json_object_array_length(a); k++) {
+						char *n = xasprintf("%s %s", line, json_object_get_string(
+						    json_object_array_get_idx(a, k)));
+
+						free(line);
+						line = n;
+					}
+				put(i == 0 ? "addresses:" : "", line);
+				free(line);
+			}
+	}
+	if (json_object_object_get_ex(o, "def_ips", &x) && !(json_object_object_get_ex(o,
+	    "agent", &ga) && json_object_object_get_ex(ga, "interfaces", NULL))) {
+		char *t = xasprintf("%s (the definition's)", json_object_get_string(x));
+
+		put("addresses:", t);
+		free(t);
+	}
+	if (json_object_object_get_ex(o, "channels", &x)) {
+		char *t = xstrdup("");
+
+		json_object_object_foreach(x, name, open) {
+			char *n = xasprintf("%s%s%s%s", t, *t ? ", " : "", name,
+			    json_object_get_boolean(open) ? " (open)" : "");
+
+			free(t);
+			t = n;
+		}
+		put("channels:", t);
+		free(t);
+	}
+}
+
 static void
 print_text(json_object *o)
 {
@@ -245,6 +309,7 @@ print_text(json_object *o)
 	}
 	put("qemu:", str(o, "qemu_version"));
 	put("accelerator:", str(o, "accel"));
+	put_agent(o);
 	put_time("started:", o, "started");
 	put("runtime dir:", str(o, "runtime_dir"));
 	put("control:", str(o, "control"));

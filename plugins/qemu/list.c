@@ -33,7 +33,8 @@ enum {
 	F_PID, F_UID, F_GID, F_CSTYPE, F_JOBID, F_IFNAME, F_RESERVED, F_CONTEXT, F_EXEPATH,
 	F_HRX, F_ACCEL, F_ARCH,
 	/* beyond the original's 22 */
-	F_STATE, F_UPTIME, F_MANAGED, F_SPID, F_PORTS, F_CONSOLE, F_LAST, F_RID,
+	F_STATE, F_UPTIME, F_MANAGED, F_SPID, F_PORTS, F_CONSOLE, F_LAST, F_RID, F_IPFROM,
+	F_GUEST,
 	NF
 };
 
@@ -68,10 +69,12 @@ static const struct pr_field fields[NF] = {
 	[F_CONSOLE] = { "console", "Console", "CONSOLE", 0, 0 },
 	[F_LAST] = { "last_exit", "Last exit", "LAST", 0, 0 },
 	[F_RID] = { "rid", "RID", "RID", 16, 0 },
+	[F_IPFROM] = { "ip_from", "IP from", "IPFROM", 0, 0 },
+	[F_GUEST] = { "guest", "Guest", "GUEST", 0, 0 },
 };
 
 static const int table_cols[] = { F_LABEL, F_STATE, F_MANAGED, F_ACCEL, F_PID, F_UPTIME,
-    F_PORTS, F_ID, -1 };
+    F_TCP, F_PORTS, F_ID, -1 };
 static const int machine_cols[] = { F_HOST, F_TYPE, F_LABEL, F_ID, F_UUID, F_MAC, F_TCP,
     F_DISPLAY, F_CPORT, F_SPORT, F_PID, F_UID, F_GID, F_CSTYPE, F_JOBID, F_IFNAME,
     F_RESERVED, F_CONTEXT, F_EXEPATH, F_HRX, F_ACCEL, F_ARCH, -1 };
@@ -265,6 +268,58 @@ static const char *jstr(json_object *, const char *);
  * One VM from its status.json alone (what its supervisor keeps current); 0, or -1 when
  * there is none yet (a VM being started: the slower path reads the directory).
  */
+/*
+ * The guest's addresses: what its agent said (cached by the supervisor in status.json),
+ * else the definition's #@#IP<n>; ip_from says which. Link-local IPv6 is left out.
+ */
+static void
+guest_addresses(char **v, json_object *st)
+{
+	json_object *ga, *ifs, *x;
+	struct strv ips = { 0 }, names = { 0 };
+
+	if (json_object_object_get_ex(st, "agent", &ga)) {
+		if (json_object_object_get_ex(ga, "os", &x) &&
+		    json_object_object_get_ex(x, "pretty-name", &x))
+			set(v, F_GUEST, json_object_get_string(x));
+		if (json_object_object_get_ex(ga, "interfaces", &ifs) &&
+		    json_object_is_type(ifs, json_type_array))
+			for (size_t i = 0; i < json_object_array_length(ifs); i++) {
+				json_object *in = json_object_array_get_idx(ifs, i), *a, *n;
+				int any = 0;
+
+				if (!json_object_object_get_ex(in, "ips", &a) ||
+				    !json_object_is_type(a, json_type_array))
+					continue;
+				for (size_t k = 0; k < json_object_array_length(a); k++) {
+					const char *ip = json_object_get_string(
+					    json_object_array_get_idx(a, k));
+
+					if (ip == NULL || strncasecmp(ip, "fe80:", 5) == 0)
+						continue;
+					strv_addf(&ips, "%.*s", (int)strcspn(ip, "/"), ip);
+					any = 1;
+				}
+				if (any && json_object_object_get_ex(in, "name", &n))
+					strv_add(&names, json_object_get_string(n));
+			}
+	}
+	if (ips.n > 0) {
+		char *j = strv_join(&ips, ","), *k = strv_join(&names, ",");
+
+		set(v, F_TCP, j);
+		set(v, F_IFNAME, k);
+		set(v, F_IPFROM, "agent");
+		free(j);
+		free(k);
+	} else if (json_object_object_get_ex(st, "def_ips", &x)) {
+		set(v, F_TCP, json_object_get_string(x));
+		set(v, F_IPFROM, "definition");
+	}
+	strv_free(&ips);
+	strv_free(&names);
+}
+
 static int
 status_row(struct lister *l, const char *id)
 {
@@ -303,6 +358,7 @@ status_row(struct lister *l, const char *id)
 		setf(v, F_SPID, "%d", json_object_get_int(x));
 	if (json_object_object_get_ex(st, "started", &x))
 		setf(v, F_UPTIME, "%.0f", l->now - json_object_get_double(x));
+	guest_addresses(v, st);
 	json_object_put(st);
 	owner(v, dir);
 	p = rundir_file(dir, "console.sock");

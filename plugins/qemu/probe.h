@@ -14,7 +14,7 @@
 /* Bump when the cache file changes meaning: older files are then probed again. */
 #define PROBE_CACHE_FORMAT	2
 /* The whole probe (QMP session and -netdev help) is bounded by this many seconds. */
-#define PROBE_TIMEOUT		10
+#define PROBE_TIMEOUT		30
 
 struct qemu_caps {
 	char	 *binary;		/* path as given */

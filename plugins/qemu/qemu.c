@@ -79,7 +79,8 @@ static const struct subopt_spec list_specs[] = {
 	{ "NOFOREIGN", SUBOPT_NOARG, "only VMs ctys manages", 0 },
 	{ "PM|HOST|TYPE|LABEL|ID|PNAME|UUID|MAC|TCP|DISPLAY|CPORT|SPORT|PID|UID|GID|JOBID|"
 	  "IFNAME|CSTRG|EXEPATH|HRX|ACCELERATOR|ARCH|STATE|UPTIME|MANAGED|SPID|PORTS|CONSOLE|"
-	  "LAST|RID", SUBOPT_NOARG, "field switches: these columns, in this order", 0 },
+	  "LAST|RID|IPFROM|GUEST", SUBOPT_NOARG, "field switches: these columns, in this order",
+	  0 },
 	{ NULL, 0, NULL, 0 }
 };
 
@@ -116,6 +117,20 @@ static const struct subopt_spec show_specs[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+static const struct subopt_spec exec_specs[] = {
+	ADDR_SPECS,
+	{ "CMD", SUBOPT_ARG, "the command: <program>%<arg>%... (`%%` is a `%`, `,,` a `,`)", 0 },
+	{ "TIMEOUT", SUBOPT_ARG, "seconds the command may take (default 60)", 0 },
+	{ NULL, 0, NULL, 0 }
+};
+
+static const struct subopt_spec channel_specs[] = {
+	ADDR_SPECS,
+	{ "NAME", SUBOPT_ARG, "the channel: a name of the definition's CHANNELS", 0 },
+	{ "PRINT", SUBOPT_NOARG, "print the channel's socket, connect nothing", 0 },
+	{ NULL, 0, NULL, 0 }
+};
+
 static const struct plugin_action qemu_actions[] = {
 	{ "CREATE", qemu_create, create_specs,
 	  "=<machine-address>[,BOOTMODE:..][,KERNEL:..][,INSTMODE:..][,ARGSADD:S%..][,PRINT]", NULL,
@@ -132,6 +147,10 @@ static const struct plugin_action qemu_actions[] = {
 	  &fdb_schema, NULL },
 	{ "GETCLIENTPORT", qemu_getclientport, getclientport_specs,
 	  "=<machine-address>[,VNC|CLI]", NULL , NULL },
+	{ "EXEC", qemu_exec, exec_specs, "=<machine-address>,CMD:<program>[%<arg>...]"
+	  "[,TIMEOUT:<seconds>]", NULL, qemu_exec_remote },
+	{ "CHANNEL", qemu_channel, channel_specs, "=<machine-address>,NAME:<name>[,PRINT]", NULL,
+	  qemu_channel_remote },
 	{ NULL, NULL, NULL, NULL, NULL, NULL }
 };
 

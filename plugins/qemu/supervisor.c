@@ -1,4 +1,5 @@
 #include "supervisor.h"
+#include "agent.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -77,6 +78,13 @@ struct waiter {
 	int cid;
 };
 
+struct ga_wait {			/* a client's request to the guest agent */
+	struct ga_wait *next;
+	struct sup *s;
+	struct client *c;	/* NULL when it went away meanwhile */
+	int cid;
+};
+
 struct sup {
 	struct sup_config *cfg;
 	pid_t qemu_pid;
@@ -128,7 +136,16 @@ struct sup {
 	double mig_poll;	/* when query-migrate is asked next */
 	char *mig_part;		/* SUSPEND: the state file being written */
 	char *exe, *macs, *ports;	/* facts from the runtime directory, for LIST */
+	char *def_ips;		/* the definition's #@#IP<n> addresses */
 	int agent_fd;		/* connected to the guest agent's chardev; -1: none */
+	struct agent *agent;	/* its protocol (agent.c) */
+	int ga_synced;		/* the agent was in step at the last look */
+	double ga_refresh;	/* when its network interfaces are asked again */
+	json_object *ga;	/* what the agent said: version, os, hostname, interfaces */
+	int ga_shutdown;	/* CANCEL POWEROFF asked the agent (guest-shutdown) */
+	int ga_asked;		/* ...at all (for the exit record) */
+	struct ga_wait *gawait;	/* clients waiting for an agent reply */
+	json_object *channels;	/* named channel -> opened by the guest (VSERPORT_CHANGE) */
 };
 
 static char *
@@ -165,8 +182,10 @@ client_send(struct client *c, const char *data, size_t len)
 	}
 	if (len == 0)
 		return;
-	if (c->outlen + len > CLIENT_OUT_MAX) {
-		c->dead = 1;	/* a client that does not read is dropped, not waited for */
+	/* one big reply (a guest agent's output) is fine; a client that does not read while
+	 * more comes is dropped, not waited for */
+	if (c->outlen > 0 && c->outlen + len > CLIENT_OUT_MAX) {
+		c->dead = 1;
 		return;
 	}
 	c->out = xrealloc(c->out, c->outlen + len);
@@ -301,6 +320,9 @@ client_free(struct sup *s, struct client *c)
 	for (int i = 0; i < s->nrwaiters; i++)
 		if (s->rwaiters[i].c == c)
 			s->rwaiters[i].c = NULL;
+	for (struct ga_wait *w = s->gawait; w != NULL; w = w->next)
+		if (w->c == c)
+			w->c = NULL;
 	if (s->writer == c)
 		s->writer = NULL;
 	close(c->fd);
@@ -311,6 +333,7 @@ client_free(struct sup *s, struct client *c)
 
 static void record_event(struct sup *, const char *, json_object *, double);
 static void cancel_stage(struct sup *, int stage);
+static void on_vserport(struct sup *, json_object *);
 
 /* A console client came or went: who (pid) and whether it may type. */
 static void
@@ -381,6 +404,17 @@ status_json(struct sup *s)
 		json_object_object_add(o, "macs", json_object_new_string(s->macs));
 	if (s->ports != NULL)
 		json_object_object_add(o, "ports", json_object_new_string(s->ports));
+	if (s->def_ips != NULL)
+		json_object_object_add(o, "def_ips", json_object_new_string(s->def_ips));
+	if (s->agent != NULL) {
+		json_object *g = s->ga != NULL ? json_object_get(s->ga) : json_object_new_object();
+
+		json_object_object_add(g, "connected", json_object_new_boolean(
+		    agent_synced(s->agent)));
+		json_object_object_add(o, "agent", g);
+	}
+	if (s->channels != NULL)
+		json_object_object_add(o, "channels", json_object_get(s->channels));
 	return o;
 }
 
@@ -394,6 +428,9 @@ load_facts(struct sup *s)
 	if ((buf = file_read(p, 1 << 20, &len)) != NULL)
 		rundir_argv_facts(buf, len, &s->exe, &s->macs);
 	free(buf);
+	free(p);
+	p = vmfile(s, "ips");
+	s->def_ips = file_read_line(p);
 	free(p);
 	p = vmfile(s, "ports");
 	if ((buf = file_read(p, 65536, &len)) != NULL) {
@@ -597,12 +634,292 @@ on_qmp_event(struct sup *s, json_object *o)
 		strlcpy_chk(s->state, "shutdown", sizeof s->state);
 	} else if (strcmp(name, "GUEST_PANICKED") == 0)
 		strlcpy_chk(s->state, "guest-panicked", sizeof s->state);
+	else if (strcmp(name, "VSERPORT_CHANGE") == 0)
+		on_vserport(s, data);
 	record_event(s, name, data, t);
 	publish_status(s);
 	if (strcmp(name, "SHUTDOWN") == 0)
 		on_shutdown(s);
 	else if (strcmp(name, "GUEST_PANICKED") == 0)
 		on_panic(s);
+}
+
+/* --- the guest agent --------------------------------------------------------------- */
+
+#define GA_REFRESH	30.0	/* seconds between asking the guest's addresses again */
+#define GA_TIMEOUT	5000	/* ms for the supervisor's own agent questions */
+#define GA_MAX_IFS	32
+#define GA_MAX_IPS	16
+
+/* A string from the guest, made printable and bounded, or NULL. */
+static json_object *
+ga_str(json_object *o, const char *key, size_t max)
+{
+	json_object *v;
+	json_object *r;
+	char *p;
+
+	if (o == NULL || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	p = agent_printable(json_object_get_string(v), max);
+	r = json_object_new_string(p);
+	free(p);
+	return r;
+}
+
+static void
+ga_set(struct sup *s, const char *key, json_object *v)
+{
+	if (v == NULL)
+		return;
+	if (s->ga == NULL)
+		s->ga = json_object_new_object();
+	json_object_object_add(s->ga, key, v);
+	json_object_object_add(s->ga, "updated", json_object_new_double(now_real()));
+	publish_status(s);
+}
+
+static void
+ga_version_cb(void *arg, int status, json_object *ret, const char *err)
+{
+	(void)err;
+	if (status == 0)
+		ga_set(arg, "version", ga_str(ret, "version", 64));
+}
+
+static void
+ga_host_cb(void *arg, int status, json_object *ret, const char *err)
+{
+	(void)err;
+	if (status == 0)
+		ga_set(arg, "hostname", ga_str(ret, "host-name", 255));
+}
+
+static void
+ga_os_cb(void *arg, int status, json_object *ret, const char *err)
+{
+	static const char *const keys[] = { "pretty-name", "name", "version", "id",
+	    "kernel-release", "machine" };
+	json_object *os;
+
+	(void)err;
+	if (status != 0 || !json_object_is_type(ret, json_type_object))
+		return;
+	os = json_object_new_object();
+	for (size_t i = 0; i < nitems(keys); i++) {
+		json_object *v = ga_str(ret, keys[i], 128);
+
+		if (v != NULL)
+			json_object_object_add(os, keys[i], v);
+	}
+	ga_set(arg, "os", os);
+}
+
+/* guest-network-get-interfaces: the guest's addresses (loopback left out), bounded. */
+static void
+ga_net_cb(void *arg, int status, json_object *ret, const char *err)
+{
+	json_object *ifs;
+
+	(void)err;
+	if (status != 0 || !json_object_is_type(ret, json_type_array))
+		return;
+	ifs = json_object_new_array();
+	for (size_t i = 0; i < json_object_array_length(ret) &&
+	    json_object_array_length(ifs) < GA_MAX_IFS; i++) {
+		json_object *in = json_object_array_get_idx(ret, i), *ips, *out, *list, *name;
+
+		if (!json_object_is_type(in, json_type_object) ||
+		    (name = ga_str(in, "name", 32)) == NULL)
+			continue;
+		if (strcmp(json_object_get_string(name), "lo") == 0) {
+			json_object_put(name);
+			continue;
+		}
+		out = json_object_new_object();
+		json_object_object_add(out, "name", name);
+		list = json_object_new_array();
+		if (json_object_object_get_ex(in, "ip-addresses", &ips) &&
+		    json_object_is_type(ips, json_type_array))
+			for (size_t k = 0; k < json_object_array_length(ips) &&
+			    json_object_array_length(list) < GA_MAX_IPS; k++) {
+				json_object *a = json_object_array_get_idx(ips, k), *ip, *pfx;
+
+				if ((ip = ga_str(a, "ip-address", 64)) == NULL)
+					continue;
+				if (json_object_object_get_ex(a, "prefix", &pfx) &&
+				    json_object_is_type(pfx, json_type_int)) {
+					char *t = xasprintf("%s/%d", json_object_get_string(ip),
+					    json_object_get_int(pfx));
+
+					json_object_put(ip);
+					ip = json_object_new_string(t);
+					free(t);
+				}
+				json_object_array_add(list, ip);
+			}
+		json_object_object_add(out, "ips", list);
+		{
+			json_object *hw = ga_str(in, "hardware-address", 32);
+
+			if (hw != NULL)
+				json_object_object_add(out, "mac", hw);
+		}
+		json_object_array_add(ifs, out);
+	}
+	ga_set(arg, "interfaces", ifs);
+}
+
+/* The agent came in step: what it knows, once; the addresses again now and then. */
+static void
+ga_watch(struct sup *s)
+{
+	int synced;
+
+	if (s->agent == NULL)
+		return;
+	synced = agent_synced(s->agent);
+	if (synced != s->ga_synced) {
+		s->ga_synced = synced;
+		publish_status(s);
+		if (synced) {
+			agent_call(s->agent, "guest-info", NULL, GA_TIMEOUT, 0, ga_version_cb, s);
+			agent_call(s->agent, "guest-get-osinfo", NULL, GA_TIMEOUT, 0, ga_os_cb, s);
+			agent_call(s->agent, "guest-get-host-name", NULL, GA_TIMEOUT, 0, ga_host_cb,
+			    s);
+			s->ga_refresh = 0;
+		}
+	}
+	if (synced && now_mono() >= s->ga_refresh) {
+		agent_call(s->agent, "guest-network-get-interfaces", NULL, GA_TIMEOUT, 0,
+		    ga_net_cb, s);
+		/* soon after boot the addresses are still coming (DHCP): ask again sooner */
+		s->ga_refresh = now_mono() + (s->ga != NULL &&
+		    json_object_object_get_ex(s->ga, "interfaces", NULL) ? GA_REFRESH : 3.0);
+	}
+}
+
+/* A client's `agent` request answered. */
+static void
+ga_client_cb(void *arg, int status, json_object *ret, const char *err)
+{
+	struct ga_wait *w = arg, **pp;
+
+	if (w->c != NULL) {
+		if (status == 0)
+			reply_ok(w->c, w->cid, ret != NULL ? json_object_get(ret) : NULL);
+		else
+			reply_err(w->c, w->cid, status, "%s", err ? err : "the guest agent failed");
+	}
+	for (pp = &w->s->gawait; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == w) {
+			*pp = w->next;
+			break;
+		}
+	free(w);
+}
+
+static void
+cmd_agent(struct sup *s, struct client *c, int cid, json_object *req)
+{
+	json_object *exe, *args = NULL, *v;
+	struct ga_wait *w;
+	int timeout = 10000, i;
+
+	if (!json_object_object_get_ex(req, "execute", &exe) ||
+	    !json_object_is_type(exe, json_type_string)) {
+		reply_err(c, cid, EXIT_USAGE, "agent: missing \"execute\"");
+		return;
+	}
+	if (s->agent == NULL) {
+		reply_err(c, cid, EXIT_STATE, "'%s' has no guest agent port (GUESTAGENT=off)",
+		    s->cfg->label);
+		return;
+	}
+	if (json_object_object_get_ex(req, "timeout", &v))
+		timeout = json_object_get_int(v);
+	if (timeout < 1 || timeout > 86400000) {
+		reply_err(c, cid, EXIT_USAGE, "agent: timeout out of range");
+		return;
+	}
+	for (w = s->gawait, i = 0; w != NULL; w = w->next)
+		i++;
+	if (i >= MAX_WAITERS) {
+		reply_err(c, cid, EXIT_FAIL, "too many guest agent requests");
+		return;
+	}
+	w = xcalloc(1, sizeof *w);
+	w->s = s;
+	w->c = c;
+	w->cid = cid;
+	w->next = s->gawait;
+	s->gawait = w;
+	if (json_object_object_get_ex(req, "arguments", &args))
+		json_object_get(args);
+	agent_call(s->agent, json_object_get_string(exe), args, timeout, 0, ga_client_cb, w);
+}
+
+/* CANCEL POWEROFF through the agent: no answer is its success (the SHUTDOWN event). */
+static void
+ga_shutdown_cb(void *arg, int status, json_object *ret, const char *err)
+{
+	struct sup *s = arg;
+
+	(void)ret;
+	if (status != 0 && s->stage == ST_ACPI) {
+		log_debug(1, "guest-shutdown: %s; the power button instead", err ? err : "");
+		s->ga_shutdown = 0;
+		qmp_enqueue(s, "system_powerdown", NULL, REQ_CANCEL, NULL, 0, 0);
+		s->repress = now_mono() + REPRESS_EVERY;
+	}
+}
+
+/* The named channels of the argv: "chN" -> name, all closed at first. */
+static void
+channels_init(struct sup *s)
+{
+	for (size_t i = 0; i < s->cfg->argv.n; i++) {
+		const char *a = s->cfg->argv.v[i], *n;
+
+		if (strncmp(a, "virtserialport,", 15) == 0 && strstr(a, "chardev=ch") != NULL &&
+		    (n = strstr(a, ",name=")) != NULL) {
+			if (s->channels == NULL)
+				s->channels = json_object_new_object();
+			json_object_object_add(s->channels, n + 6, json_object_new_boolean(0));
+		}
+	}
+}
+
+/* VSERPORT_CHANGE {"id": chardev id, "open": bool}: the agent's port, or a channel. */
+static void
+on_vserport(struct sup *s, json_object *data)
+{
+	json_object *id, *open;
+	const char *cid;
+
+	if (data == NULL || !json_object_object_get_ex(data, "id", &id) ||
+	    !json_object_object_get_ex(data, "open", &open))
+		return;
+	cid = json_object_get_string(id);
+	if (strcmp(cid, "qga0") == 0) {
+		if (s->agent != NULL)
+			agent_port(s->agent, json_object_get_boolean(open));
+		return;
+	}
+	/* chN: the N-th channel of the argv */
+	if (s->channels != NULL && strncmp(cid, "ch", 2) == 0) {
+		int k = 0, want = atoi(cid + 2);
+
+		json_object_object_foreach(s->channels, name, val) {
+			(void)val;
+			if (k++ == want) {
+				json_object_object_add(s->channels, name,
+				    json_object_new_boolean(json_object_get_boolean(open)));
+				break;
+			}
+		}
+	}
 }
 
 /* --- QMP ------------------------------------------------------------------------------ */
@@ -1126,9 +1443,19 @@ cancel_stage(struct sup *s, int stage)
 	s->stage = stage;
 	switch (stage) {
 	case ST_ACPI:
-		qmp_enqueue(s, "system_powerdown", NULL, REQ_CANCEL, NULL, 0, 0);
 		s->deadline = now + s->acpi_timeout;
 		s->repress = now + REPRESS_EVERY;
+		if (s->agent != NULL && agent_synced(s->agent)) {
+			/* the guest's own shutdown first; the power button if it fails */
+			json_object *a = json_object_new_object();
+
+			json_object_object_add(a, "mode", json_object_new_string("powerdown"));
+			s->ga_shutdown = s->ga_asked = 1;
+			agent_call(s->agent, "guest-shutdown", a, GA_TIMEOUT, AGENT_NOREPLY,
+			    ga_shutdown_cb, s);
+			break;
+		}
+		qmp_enqueue(s, "system_powerdown", NULL, REQ_CANCEL, NULL, 0, 0);
 		break;
 	case ST_QUIT:
 		if (s->qmp_fd == -1) {
@@ -1409,7 +1736,9 @@ on_ctl_line(struct sup *s, struct client *c, const char *line, size_t len)
 				json_object_get(args);
 			qmp_enqueue(s, json_object_get_string(exe), args, REQ_CLIENT, c, cid, 0);
 		}
-	} else if (strcmp(cmd, "cancel") == 0)
+	} else if (strcmp(cmd, "agent") == 0)
+		cmd_agent(s, c, cid, req);
+	else if (strcmp(cmd, "cancel") == 0)
 		cmd_cancel(s, c, cid, req);
 	else if (strcmp(cmd, "console") == 0)
 		cmd_console(s, c, cid, req);
@@ -1681,6 +2010,9 @@ write_exit_record(struct sup *s, const char *how, int known, int wstatus)
 		json_object_object_add(c, "by_pid", json_object_new_int(s->cancel_by));
 		json_object_object_add(c, "seconds", json_object_new_double(now_mono() -
 		    s->cancel_started));
+		if (s->cancel_mode == 'P')	/* how the guest was asked first */
+			json_object_object_add(c, "via", json_object_new_string(s->ga_asked ?
+			    "guest-agent" : "acpi"));
 		json_object_object_add(o, "cancel", c);
 	}
 	for (int i = 0; i < s->nring; i++)
@@ -1961,6 +2293,9 @@ sup_main(struct sup_config *cfg, int notify_fd)
 		set_nonblock(s->ser_fd);
 	set_nonblock(s->qmp_fd);
 	s->create_deadline = now_mono() + cfg->create_timeout;
+	if (s->agent_fd != -1)
+		s->agent = agent_new(s->agent_fd, cfg->adopt_pid ? -1 : 0);
+	channels_init(s);
 	record_event(s, cfg->adopt_pid ? "CTYS_ADOPTED" : "CTYS_STARTED", NULL, now_real());
 	load_facts(s);
 	publish_status(s);
@@ -1987,6 +2322,11 @@ sup_main(struct sup_config *cfg, int notify_fd)
 			if (s->repress < next)
 				next = s->repress;
 		}
+		if (s->agent != NULL && agent_next(s->agent) > 0 &&
+		    (next == 0 || agent_next(s->agent) < next))
+			next = agent_next(s->agent);
+		if (s->agent != NULL && s->ga_synced && (next == 0 || s->ga_refresh < next))
+			next = s->ga_refresh;
 		if (next > 0)
 			timeout = next <= now ? 0 : (int)((next - now) * 1000) + 1;
 
@@ -1997,6 +2337,9 @@ sup_main(struct sup_config *cfg, int notify_fd)
 		cmap[n++] = NULL;
 		pfd[n] = (struct pollfd){ s->ctl_lfd, POLLIN, 0 }; cmap[n++] = NULL;
 		pfd[n] = (struct pollfd){ s->con_lfd, POLLIN, 0 }; cmap[n++] = NULL;
+		pfd[n] = (struct pollfd){ s->agent ? agent_fd(s->agent) : -1,
+		    s->agent ? agent_events(s->agent) : 0, 0 };
+		cmap[n++] = NULL;
 		for (struct client *c = s->clients; c != NULL && n < (int)nitems(pfd);
 		    c = c->next) {
 			pfd[n] = (struct pollfd){ c->fd, POLLIN | (c->outlen ? POLLOUT : 0), 0 };
@@ -2065,7 +2408,15 @@ sup_main(struct sup_config *cfg, int notify_fd)
 			accept_client(s, s->ctl_lfd, 0);
 		if (pfd[5].revents & POLLIN)
 			accept_client(s, s->con_lfd, 1);
-		for (i = 6; i < n; i++) {
+		if (s->agent != NULL && agent_run(s->agent, pfd[6].revents) == -1) {
+			log_debug(1, "the guest agent's socket closed");
+			agent_free(s->agent);
+			s->agent = NULL;
+			s->agent_fd = -1;
+			publish_status(s);
+		}
+		ga_watch(s);
+		for (i = 7; i < n; i++) {
 			struct client *c = cmap[i];
 
 			if (c->dead)
@@ -2090,8 +2441,15 @@ sup_main(struct sup_config *cfg, int notify_fd)
 			s->cancel_mode = 'F';
 			cancel_stage(s, ST_KILL);
 		}
-		if (s->stage == ST_ACPI && now >= s->repress && now < s->deadline &&
-		    s->qstage == Q_READY && !s->shutdown_seen) {
+		/* guest-shutdown asked: the power button only after half the time */
+		if (s->ga_shutdown && s->stage == ST_ACPI &&
+		    now >= s->deadline - s->acpi_timeout / 2.0) {
+			log_debug(1, "guest-shutdown: no SHUTDOWN yet; the power button too");
+			s->ga_shutdown = 0;
+			s->repress = now;
+		}
+		if (s->stage == ST_ACPI && !s->ga_shutdown && now >= s->repress &&
+		    now < s->deadline && s->qstage == Q_READY && !s->shutdown_seen) {
 			qmp_enqueue(s, "system_powerdown", NULL, REQ_CANCEL, NULL, 0, 0);
 			s->repress = now + REPRESS_EVERY;
 		}

@@ -328,8 +328,41 @@ for w in $CMDLINE; do
     esac
 done
 
+# --- a misbehaving guest agent, for the host's robustness tests:
+#     ctys.fakeagent=garbage|huge|silent instead of qemu-ga (busybox only)
+fake_agent() {  # fake_agent MODE
+    wait_port org.qemu.guest_agent.0 100 || { log "ctys.fakeagent: no agent port"; return; }
+    exec <>/dev/virtio-ports/org.qemu.guest_agent.0 >&0
+    case "$1" in
+    garbage)  # every line answered with a line that is no JSON, with control bytes
+        while true; do
+            while IFS= read -r line || [ -n "$line" ]; do
+                printf '}{not json\001\033[2J\033]0;owned\007\r\377\n'
+            done
+            usleep 200000
+        done ;;
+    huge)     # the first request answered with 64 MiB and no newline; then silence
+        IFS= read -r line
+        yes 0123456789abcdef | tr -d '\n' | head -c 67108864
+        while true; do sleep 3600; done ;;
+    silent)   # reads every request, answers none
+        while true; do
+            while IFS= read -r line || [ -n "$line" ]; do :; done
+            usleep 200000
+        done ;;
+    *)  log "ctys.fakeagent: unknown mode '$1' (garbage, huge, silent)" ;;
+    esac
+}
+FAKEAGENT=
+for w in $CMDLINE; do
+    case "$w" in ctys.fakeagent=?*) FAKEAGENT=${w#ctys.fakeagent=} ;; esac
+done
+if [ -n "$FAKEAGENT" ] && have_vser; then
+    ( fake_agent "$FAKEAGENT" ) </dev/null >/dev/null 2>&1 &
+fi
+
 # --- qemu guest agent (initrd-agent variant only)
-if [ -x /usr/sbin/qemu-ga ] && have_vser; then
+if [ -z "$FAKEAGENT" ] && [ -x /usr/sbin/qemu-ga ] && have_vser; then
     if [ -e /dev/virtio-ports/org.qemu.guest_agent.0 ] ||
        { [ $ports_settled = 0 ] && wait_port org.qemu.guest_agent.0 20; }; then
         qemu-ga -m virtio-serial -p /dev/virtio-ports/org.qemu.guest_agent.0 -t /run \

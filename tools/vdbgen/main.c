@@ -141,7 +141,7 @@ main(int argc, char **argv)
 {
 	struct conf conf;
 	struct paths paths;
-	struct ctx ctx = { NULL, &conf, &paths };
+	struct ctx ctx = { NULL, &conf, &paths, 0 };
 	struct strv bases = { 0 }, lines = { 0 }, hosts = { 0 };
 	char *dbdir = NULL, *cause = NULL, *db, *lockp, *tmp;
 	int append = 0, lockfd, fd, rc;
