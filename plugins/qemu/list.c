@@ -34,7 +34,7 @@ enum {
 	F_HRX, F_ACCEL, F_ARCH,
 	/* beyond the original's 22 */
 	F_STATE, F_UPTIME, F_MANAGED, F_SPID, F_PORTS, F_CONSOLE, F_LAST, F_RID, F_IPFROM,
-	F_GUEST,
+	F_GUEST, F_CHANNELS,
 	NF
 };
 
@@ -71,6 +71,7 @@ static const struct pr_field fields[NF] = {
 	[F_RID] = { "rid", "RID", "RID", 16, 0 },
 	[F_IPFROM] = { "ip_from", "IP from", "IPFROM", 0, 0 },
 	[F_GUEST] = { "guest", "Guest", "GUEST", 0, 0 },
+	[F_CHANNELS] = { "channels", "Channels", "CHANNELS", 0, 0 },
 };
 
 static const int table_cols[] = { F_LABEL, F_STATE, F_MANAGED, F_ACCEL, F_PID, F_UPTIME,
@@ -303,6 +304,19 @@ guest_addresses(char **v, json_object *st)
 				if (any && json_object_object_get_ex(in, "name", &n))
 					strv_add(&names, json_object_get_string(n));
 			}
+	}
+	/* the named channels, "+" marking those the guest has opened */
+	if (json_object_object_get_ex(st, "channels", &x) &&
+	    json_object_is_type(x, json_type_object)) {
+		struct strv ch = { 0 };
+		char *j;
+
+		json_object_object_foreach(x, name, open)
+			strv_addf(&ch, "%s%s", name, json_object_get_boolean(open) ? "+" : "");
+		j = strv_join(&ch, ",");
+		set(v, F_CHANNELS, j);
+		free(j);
+		strv_free(&ch);
 	}
 	if (ips.n > 0) {
 		char *j = strv_join(&ips, ","), *k = strv_join(&names, ",");

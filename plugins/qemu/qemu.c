@@ -79,7 +79,7 @@ static const struct subopt_spec list_specs[] = {
 	{ "NOFOREIGN", SUBOPT_NOARG, "only VMs ctys manages", 0 },
 	{ "PM|HOST|TYPE|LABEL|ID|PNAME|UUID|MAC|TCP|DISPLAY|CPORT|SPORT|PID|UID|GID|JOBID|"
 	  "IFNAME|CSTRG|EXEPATH|HRX|ACCELERATOR|ARCH|STATE|UPTIME|MANAGED|SPID|PORTS|CONSOLE|"
-	  "LAST|RID|IPFROM|GUEST", SUBOPT_NOARG, "field switches: these columns, in this order",
+	  "LAST|RID|IPFROM|GUEST|CHANNELS", SUBOPT_NOARG, "field switches: these columns, in this order",
 	  0 },
 	{ NULL, 0, NULL, 0 }
 };

@@ -33,6 +33,9 @@ out=$( (echo hello; sleep 2) | "$CTYS" -a CHANNEL=l:ch,NAME:test.echo 2>"$T/err"
 rc=$?
 [ $rc = 0 ] && [ "$out" = hello ] && [ ! -s "$T/err" ] ||
 	fail "CHANNEL hello ($rc): '$out' $(cat "$T/err")"
+# LIST: the channels, those the guest opened (its echo loop) marked +
+out=$("$CTYS" -a LIST=TERSE,LABEL,CHANNELS,NOFOREIGN)
+[ "$out" = 'ch;test.echo+,org.example.other.0' ] || fail "LIST CHANNELS: $out"
 
 # UTF-8, a tab, a carriage return: bytes as they are
 printf 'grüße\tß € \\x\r\n' >"$T/text"
