@@ -65,6 +65,9 @@ struct ssh_conn {
 	char		*where;		/* "address:port", for messages */
 	struct ssh_fwd	*fwds;		/* forwards still pumping */
 	int		 nfwd;
+	pthread_t	*tids;		/* every pump started: joined by ssh_conn_close, so
+					   that their thread-exit cleanups (OpenSSL's) are over */
+	size_t		 ntids;
 };
 
 /* A growable byte buffer, always NUL-terminated once used. */
@@ -570,6 +573,9 @@ ssh_conn_close(struct ssh_conn *c)
 	while (c->nfwd > 0)
 		pthread_cond_wait(&c->idle, &c->lock);
 	pthread_mutex_unlock(&c->lock);
+	for (size_t i = 0; i < c->ntids; i++)
+		pthread_join(c->tids[i], NULL);
+	free(c->tids);
 	ssh_event_remove_session(c->ev, c->s);
 	ssh_event_free(c->ev);
 	ssh_disconnect(c->s);
@@ -908,13 +914,14 @@ ssh_conn_forward_unix(struct ssh_conn *c, const char *remote_path, char **cause)
 		goto bad;
 	}
 	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	e = pthread_create(&tid, &attr, fwd_pump, f);
 	pthread_attr_destroy(&attr);
 	if (e != 0) {
 		fail(cause, -1, "%s: cannot start a thread: %s", c->name, strerror(e));
 		goto bad;
 	}
+	c->tids = xreallocarray(c->tids, c->ntids + 1, sizeof *c->tids);
+	c->tids[c->ntids++] = tid;
 	f->next = c->fwds;
 	c->fwds = f;
 	c->nfwd++;
