@@ -65,7 +65,7 @@ median_ms() {	# ARGS...: median wall time of `ctys ARGS` over RUNS
 echo "booting $N VMs with the guest agent..."
 start ga initrd-agent.gz on
 for t in $(seq 1 600); do
-	n=$(grep -l '"ips":\[' "$W"/run/*/status.json 2>/dev/null | wc -l)
+	n=$(grep -l '"ips":\["10\.' "$W"/run/*/status.json 2>/dev/null | wc -l)
 	[ "$n" -ge "$N" ] && break
 	sleep 0.5
 done

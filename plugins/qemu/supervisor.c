@@ -144,6 +144,7 @@ struct sup {
 	json_object *ga;	/* what the agent said: version, os, hostname, interfaces */
 	int ga_shutdown;	/* CANCEL POWEROFF asked the agent (guest-shutdown) */
 	int ga_asked;		/* ...at all (for the exit record) */
+	int ga_addr;		/* the guest has had an address beyond link-local */
 	struct ga_wait *gawait;	/* clients waiting for an agent reply */
 	json_object *channels;	/* named channel -> opened by the guest (VSERPORT_CHANGE) */
 };
@@ -757,6 +758,8 @@ ga_net_cb(void *arg, int status, json_object *ret, const char *err)
 					ip = json_object_new_string(t);
 					free(t);
 				}
+				if (strncasecmp(json_object_get_string(ip), "fe80:", 5) != 0)
+					((struct sup *)arg)->ga_addr = 1;
 				json_object_array_add(list, ip);
 			}
 		json_object_object_add(out, "ips", list);
@@ -795,8 +798,7 @@ ga_watch(struct sup *s)
 		agent_call(s->agent, "guest-network-get-interfaces", NULL, GA_TIMEOUT, 0,
 		    ga_net_cb, s);
 		/* soon after boot the addresses are still coming (DHCP): ask again sooner */
-		s->ga_refresh = now_mono() + (s->ga != NULL &&
-		    json_object_object_get_ex(s->ga, "interfaces", NULL) ? GA_REFRESH : 3.0);
+		s->ga_refresh = now_mono() + (s->ga_addr ? GA_REFRESH : 3.0);
 	}
 }
 
