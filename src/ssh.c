@@ -24,8 +24,115 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <dlfcn.h>
+
 #include <libssh/callbacks.h>
 #include <libssh/libssh.h>
+
+/*
+ * libssh (with libcrypto, GSSAPI and the rest behind it) is loaded when the first
+ * connection is made, not when ctys starts: a command that stays on this host, and the
+ * ctys that another host runs, do not pay its ~5 ms of loading. Each function used is
+ * called through a pointer filled by dlsym; the names below stand for those calls.
+ */
+#define SSH_DL_LIBRARY	"libssh.so.4"
+#define SSH_DL_FUNCS(X) \
+	X(ssh_add_channel_callbacks) \
+	X(ssh_channel_close) \
+	X(ssh_channel_free) \
+	X(ssh_channel_is_closed) \
+	X(ssh_channel_new) \
+	X(ssh_channel_open_forward_unix) \
+	X(ssh_channel_open_session) \
+	X(ssh_channel_read_nonblocking) \
+	X(ssh_channel_request_exec) \
+	X(ssh_channel_request_send_signal) \
+	X(ssh_channel_send_eof) \
+	X(ssh_channel_window_size) \
+	X(ssh_channel_write) \
+	X(ssh_clean_pubkey_hash) \
+	X(ssh_connect) \
+	X(ssh_disconnect) \
+	X(ssh_event_add_session) \
+	X(ssh_event_dopoll) \
+	X(ssh_event_free) \
+	X(ssh_event_new) \
+	X(ssh_event_remove_session) \
+	X(ssh_free) \
+	X(ssh_get_error) \
+	X(ssh_get_fd) \
+	X(ssh_get_fingerprint_hash) \
+	X(ssh_get_poll_flags) \
+	X(ssh_get_publickey_hash) \
+	X(ssh_get_server_publickey) \
+	X(ssh_get_status) \
+	X(ssh_init) \
+	X(ssh_is_connected) \
+	X(ssh_key_free) \
+	X(ssh_key_type) \
+	X(ssh_key_type_to_char) \
+	X(ssh_new) \
+	X(ssh_options_get) \
+	X(ssh_options_get_port) \
+	X(ssh_options_parse_config) \
+	X(ssh_options_set) \
+	X(ssh_pki_import_privkey_file) \
+	X(ssh_remove_channel_callbacks) \
+	X(ssh_session_is_known_server) \
+	X(ssh_session_update_known_hosts) \
+	X(ssh_string_free_char) \
+	X(ssh_userauth_agent) \
+	X(ssh_userauth_publickey) \
+	X(ssh_userauth_publickey_auto)
+#define SSH_DL_PTR(f) static __typeof__(f) *dl_##f;
+SSH_DL_FUNCS(SSH_DL_PTR)
+#define ssh_add_channel_callbacks (*dl_ssh_add_channel_callbacks)
+#define ssh_channel_close (*dl_ssh_channel_close)
+#define ssh_channel_free (*dl_ssh_channel_free)
+#define ssh_channel_is_closed (*dl_ssh_channel_is_closed)
+#define ssh_channel_new (*dl_ssh_channel_new)
+#define ssh_channel_open_forward_unix (*dl_ssh_channel_open_forward_unix)
+#define ssh_channel_open_session (*dl_ssh_channel_open_session)
+#define ssh_channel_read_nonblocking (*dl_ssh_channel_read_nonblocking)
+#define ssh_channel_request_exec (*dl_ssh_channel_request_exec)
+#define ssh_channel_request_send_signal (*dl_ssh_channel_request_send_signal)
+#define ssh_channel_send_eof (*dl_ssh_channel_send_eof)
+#define ssh_channel_window_size (*dl_ssh_channel_window_size)
+#define ssh_channel_write (*dl_ssh_channel_write)
+#define ssh_clean_pubkey_hash (*dl_ssh_clean_pubkey_hash)
+#define ssh_connect (*dl_ssh_connect)
+#define ssh_disconnect (*dl_ssh_disconnect)
+#define ssh_event_add_session (*dl_ssh_event_add_session)
+#define ssh_event_dopoll (*dl_ssh_event_dopoll)
+#define ssh_event_free (*dl_ssh_event_free)
+#define ssh_event_new (*dl_ssh_event_new)
+#define ssh_event_remove_session (*dl_ssh_event_remove_session)
+#define ssh_free (*dl_ssh_free)
+#define ssh_get_error (*dl_ssh_get_error)
+#define ssh_get_fd (*dl_ssh_get_fd)
+#define ssh_get_fingerprint_hash (*dl_ssh_get_fingerprint_hash)
+#define ssh_get_poll_flags (*dl_ssh_get_poll_flags)
+#define ssh_get_publickey_hash (*dl_ssh_get_publickey_hash)
+#define ssh_get_server_publickey (*dl_ssh_get_server_publickey)
+#define ssh_get_status (*dl_ssh_get_status)
+#define ssh_init (*dl_ssh_init)
+#define ssh_is_connected (*dl_ssh_is_connected)
+#define ssh_key_free (*dl_ssh_key_free)
+#define ssh_key_type (*dl_ssh_key_type)
+#define ssh_key_type_to_char (*dl_ssh_key_type_to_char)
+#define ssh_new (*dl_ssh_new)
+#define ssh_options_get (*dl_ssh_options_get)
+#define ssh_options_get_port (*dl_ssh_options_get_port)
+#define ssh_options_parse_config (*dl_ssh_options_parse_config)
+#define ssh_options_set (*dl_ssh_options_set)
+#define ssh_pki_import_privkey_file (*dl_ssh_pki_import_privkey_file)
+#define ssh_remove_channel_callbacks (*dl_ssh_remove_channel_callbacks)
+#define ssh_session_is_known_server (*dl_ssh_session_is_known_server)
+#define ssh_session_update_known_hosts (*dl_ssh_session_update_known_hosts)
+#define ssh_string_free_char (*dl_ssh_string_free_char)
+#define ssh_userauth_agent (*dl_ssh_userauth_agent)
+#define ssh_userauth_publickey (*dl_ssh_userauth_publickey)
+#define ssh_userauth_publickey_auto (*dl_ssh_userauth_publickey_auto)
 
 #include "util.h"
 
@@ -77,12 +184,27 @@ struct sbuf {
 };
 
 static pthread_once_t ssh_once = PTHREAD_ONCE_INIT;
+static char *ssh_dl_error;	/* why libssh could not be loaded; NULL: loaded */
 
 static void
 ssh_init_once(void)
 {
+	void *h = dlopen(SSH_DL_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+
+	if (h == NULL) {
+		ssh_dl_error = xasprintf("cannot load %s (Debian: libssh-4): %s", SSH_DL_LIBRARY,
+		    dlerror());
+		return;
+	}
+#define SSH_DL_SYM(f) \
+	if ((dl_##f = (__typeof__(dl_##f))dlsym(h, #f)) == NULL) { \
+		ssh_dl_error = xasprintf("%s has no %s: too old", SSH_DL_LIBRARY, #f); \
+		return; \
+	}
+	SSH_DL_FUNCS(SSH_DL_SYM)
+#undef SSH_DL_SYM
 	if (ssh_init() != SSH_OK)
-		fatal("libssh: initialisation failed");
+		ssh_dl_error = xstrdup("libssh: initialisation failed");
 }
 
 void
@@ -456,6 +578,11 @@ ssh_conn_open(const struct ssh_target *t, int *timed_out, char **cause)
 	if (timed_out != NULL)
 		*timed_out = 0;
 	name = t->name != NULL ? t->name : t->address;
+	ssh_global_init();
+	if (ssh_dl_error != NULL) {
+		fail(cause, -1, "%s: %s", name ? name : "ssh", ssh_dl_error);
+		return NULL;
+	}
 	if (t->address == NULL || *t->address == '\0') {
 		fail(cause, -1, "%s: no host name", name ? name : "ssh");
 		return NULL;
