@@ -2,7 +2,7 @@
  * The file inventory: enum.fdb, one record per VM (per MAC/IP, per host), 47 fields
  * separated by `;`, in the original ctys's order, so existing databases are read as they
  * are. A `;`, newline or backslash inside a value is escaped as the printer does it
- * (src/printer.h: `\;`, `\n`, `\\`), which the original never wrote; queries see the raw
+ * (src/record.h: `\;`, `\n`, `\\`), which the original never wrote; queries see the raw
  * line (as the original's grep-based ctys-vhost did), results are decoded fields.
  */
 #ifndef CTYS_FDB_H

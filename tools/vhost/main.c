@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "exitcodes.h"
 #include "fdb.h"
 #include "printer.h"
@@ -36,7 +37,8 @@ usage(FILE *f)
 	    "-o: MACHINE TERSE JSON TITLE TITLEIDX TAB_GEN:<field>_<title>_<width>%%...\n"
 	    "    SORT:<field>[%%DESC][%%UNIQUE] and the field switches: LABEL TCP MAC ...\n"
 	    "    (field switches alone print TERSE, as the original did)\n"
-	    "-p: the database directories (their enum.fdb), default ~/.ctys/db/default\n");
+	    "-p: the database directories (their enum.fdb), default db_dir of ctys.conf, else\n"
+	    "    ~/.ctys/db/default\n");
 }
 
 /* The original's -o names that the printer knows by another; MAXKEY is several. */
@@ -399,9 +401,22 @@ main(int argc, char **argv)
 		free(d);
 	}
 	if (dbs.n == 0) {
-		const char *home = getenv("HOME");
+		/* the configuration's db_dir (ctys.conf(5)), as ctys-vdbgen writes it */
+		struct conf conf;
+		char *dir = NULL;
 
-		strv_addf(&dbs, "%s/.ctys/db/default/enum.fdb", home != NULL ? home : "");
+		if (conf_load(&conf, &cause) != 0) {
+			log_err("%s", cause);
+			conf_free(&conf);
+			return EXIT_USAGE;
+		}
+		if (conf.db_dir != NULL)
+			dir = xstrdup(conf.db_dir);
+		else
+			dir = xasprintf("%s/.ctys/db/default", getenv("HOME") ? getenv("HOME") : "");
+		strv_addf(&dbs, "%s/enum.fdb", dir);
+		free(dir);
+		conf_free(&conf);
 	}
 	db = xcalloc(dbs.n, sizeof *db);
 	for (size_t i = 0; i < dbs.n; i++)
