@@ -339,6 +339,8 @@ load_file(struct conf *c, const char *path, int required, char **cause)
 	cfg_set_validate_func(cfg, "ssh_parallel", validate_positive);
 	cfg_set_validate_func(cfg, "ssh_connect_timeout", validate_positive);
 	cfg_set_validate_func(cfg, "ssh_command_timeout", validate_nonneg);
+	cfg_set_validate_func(cfg, "cancel_timeout", validate_nonneg);
+	cfg_set_validate_func(cfg, "create_timeout", validate_positive);
 	cfg_set_validate_func(cfg, "host|port", validate_port);
 	cfg_set_validate_func(cfg, "host|connect_timeout", validate_host_timeout);
 	cfg_set_validate_func(cfg, "host|command_timeout", validate_host_timeout);

@@ -245,6 +245,11 @@ main(void)
 	free(cause);
 	cause = NULL;
 	conf_free(&c);
+	T_INTEQ(load(&c, "cancel_timeout = -5\n", &cause), EXIT_USAGE);
+	T_CHECK(cause != NULL && strstr(cause, "ctys.conf:1: cancel_timeout: must be 0") != NULL);
+	free(cause);
+	cause = NULL;
+	conf_free(&c);
 	T_INTEQ(load(&c, "host \"a b\" { }\n", &cause), EXIT_USAGE);
 	T_CHECK(cause != NULL && strstr(cause, "not a host name: 'a b'") != NULL);
 	free(cause);
