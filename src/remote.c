@@ -520,24 +520,25 @@ remote_put_lines(FILE *f, const char *prefix, const char *s, size_t len)
  * The action as the remote side gets it: for a listing, the suboptions that are not the
  * printer's (those are applied here, to the merged rows) and JSON.
  */
+static int
+not_used(const struct subopt *o, const void *arg)
+{
+	(void)arg;
+	return !o->used;
+}
+
 static char *
 wire_action(const struct ctx *ctx, const struct subopt_list *so, int listing)
 {
 	struct cli *cli = ctx->cli;
-	char *s, *p;
-	size_t len = strlen(cli->action) + 8;
+	char *rest, *s;
 
 	if (!listing)
 		return cli->subopts_raw ? xasprintf("%s=%s", cli->action, cli->subopts_raw) :
 		    xstrdup(cli->action);
-	for (size_t i = 0; i < so->n; i++)
-		len += strlen(so->v[i].raw) + 1;
-	s = p = xmalloc(len);
-	p += sprintf(p, "%s=", cli->action);
-	for (size_t i = 0; i < so->n; i++)
-		if (!so->v[i].used)
-			p += sprintf(p, "%s,", so->v[i].raw);
-	strcpy(p, "JSON");
+	rest = subopt_join_raw(so, not_used, NULL);
+	s = xasprintf("%s=%s%sJSON", cli->action, rest, *rest ? "," : "");
+	free(rest);
 	return s;
 }
 

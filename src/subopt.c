@@ -156,6 +156,21 @@ subopt_parse(const char *s, struct subopt_list *out, char **cause)
 	return 0;
 }
 
+char *
+subopt_join_raw(const struct subopt_list *l, int (*want)(const struct subopt *, const void *),
+    const void *arg)
+{
+	struct strv kept = { 0 };
+	char *out;
+
+	for (size_t i = 0; i < l->n; i++)
+		if (want(&l->v[i], arg))
+			strv_add(&kept, l->v[i].raw);
+	out = strv_join(&kept, ",");
+	strv_free(&kept);
+	return out;
+}
+
 void
 subopt_list_free(struct subopt_list *l)
 {

@@ -29,6 +29,12 @@ struct subopt_list {
 /* Pure: parses s into *out. Returns 0, or -1 with *cause set. */
 int subopt_parse(const char *s, struct subopt_list *out, char **cause);
 void subopt_list_free(struct subopt_list *);
+/*
+ * The suboptions that want() keeps, as written (escapes kept), `,`-joined: to pass some of
+ * them on to another ctys. Malloc'd; "" when none is kept.
+ */
+char *subopt_join_raw(const struct subopt_list *, int (*want)(const struct subopt *,
+    const void *), const void *arg);
 /* First suboption whose key is one of the `|`-separated names ("P|ID|PATHNAME"). */
 struct subopt *subopt_find(struct subopt_list *, const char *names);
 int subopt_key_is(const char *key, const char *names);

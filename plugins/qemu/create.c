@@ -676,6 +676,19 @@ sibling(const char *name)
 	return xstrdup(name);
 }
 
+/* The terminal's command: this ctys attaching the CLI console (on host, if not NULL). */
+static void
+attach_words(struct strv *av, const char *self, const char *attach, const char *host)
+{
+	strv_add(av, self);
+	strv_add(av, "-a");
+	strv_add(av, attach);
+	if (host != NULL) {
+		strv_add(av, "--");
+		strv_add(av, host);
+	}
+}
+
 /* Elisp string literal of s. */
 static char *
 elisp_string(const char *s)
@@ -742,24 +755,12 @@ console_start(const char *type, const char *dir, const char *label, const char *
 		strv_add(&av, "-T");
 		strv_add(&av, label);
 		strv_add(&av, "-e");
-		strv_add(&av, self);
-		strv_add(&av, "-a");
-		strv_add(&av, attach);
-		if (host != NULL) {
-			strv_add(&av, "--");
-			strv_add(&av, host);
-		}
+		attach_words(&av, self, attach, host);
 	} else if (strcasecmp(type, "GTERM") == 0) {
 		strv_add(&av, "gnome-terminal");
 		strv_addf(&av, "--title=%s", label);
 		strv_add(&av, "--");
-		strv_add(&av, self);
-		strv_add(&av, "-a");
-		strv_add(&av, attach);
-		if (host != NULL) {
-			strv_add(&av, "--");
-			strv_add(&av, host);
-		}
+		attach_words(&av, self, attach, host);
 	} else {		/* EMACS: a term buffer running the attach */
 		char *a = elisp_string(self), *b = elisp_string(attach), *l = elisp_string(label);
 		char *h = host != NULL ? elisp_string(host) : NULL;
@@ -1186,20 +1187,18 @@ remote_dial(void *arg, char **cause)
 	return remote_session_forward(d->rs, d->path, cause);
 }
 
-/* The suboptions' text (as written) of those matching (or, with invert, not matching) keys. */
-static char *
-raw_subopts(const struct subopt_list *so, const char *keys, int invert)
-{
-	char *out = xstrdup(""), *o;
+/* For subopt_join_raw: the suboptions whose key is (not) one of keys. */
+struct key_filter {
+	const char *keys;
+	int invert;
+};
 
-	for (size_t i = 0; i < so->n; i++) {
-		if (subopt_key_is(so->v[i].key, keys) == !!invert)
-			continue;
-		o = xasprintf("%s%s%s", out, *out ? "," : "", so->v[i].raw);
-		free(out);
-		out = o;
-	}
-	return out;
+static int
+key_wanted(const struct subopt *o, const void *arg)
+{
+	const struct key_filter *f = arg;
+
+	return subopt_key_is(o->key, f->keys) != f->invert;
 }
 
 int
@@ -1231,10 +1230,10 @@ qemu_create_remote(struct ctx *ctx, struct subopt_list *so, const struct remote_
 	    (rc = console_opts_from(ctx, so, o->arg, &copts, &cause)) != 0)
 		goto out;
 	/* there: CREATE without a console; then where its supervisor listens */
-	rest = raw_subopts(so, "CONSOLE|ESCAPE", 1);
-	addr = raw_subopts(so, ADDR_KEYS_PATH "|" ADDR_KEYS_LABEL "|" ADDR_KEYS_UUID "|"
-	    ADDR_KEYS_FNAME "|" ADDR_KEYS_MAC "|" ADDR_KEYS_TCP "|" ADDR_KEYS_BASE "|"
-	    ADDR_KEYS_PID "|" ADDR_KEYS_DR, 0);
+	rest = subopt_join_raw(so, key_wanted, &(struct key_filter){ "CONSOLE|ESCAPE", 1 });
+	addr = subopt_join_raw(so, key_wanted, &(struct key_filter){ ADDR_KEYS_PATH "|"
+	    ADDR_KEYS_LABEL "|" ADDR_KEYS_UUID "|" ADDR_KEYS_FNAME "|" ADDR_KEYS_MAC "|"
+	    ADDR_KEYS_TCP "|" ADDR_KEYS_BASE "|" ADDR_KEYS_PID "|" ADDR_KEYS_DR, 0 });
 	if ((rs = remote_session_open(ctx->conf, &t[0], &rc, &cause)) == NULL)
 		goto out;
 	action = xasprintf("CREATE=%s%sCONSOLE:NONE", rest, *rest ? "," : "");
