@@ -113,8 +113,7 @@ from_hosts(const struct conf *conf, const struct strv *hosts, const struct strv 
 		char *save = NULL, *line;
 
 		if (r->err != NULL && r->errlen > 0)
-			fprintf(stderr, "%s: %.*s%s", t[i].name, (int)r->errlen, r->err,
-			    r->err[r->errlen - 1] == '\n' ? "" : "\n");
+			remote_put_lines(stderr, t[i].name, r->err, r->errlen);
 		if (!r->ok || r->status != EXIT_OK) {
 			if (!r->ok)
 				log_err("%s", r->cause);
