@@ -174,10 +174,10 @@ agent_next(const struct agent *a)
 
 	if (a->port == 0)
 		return 0;
-	if (a->inflight && a->queue != NULL)
-		next = a->queue->deadline;
-	else if (a->queue != NULL)
-		next = a->queue->deadline;
+	/* every request's own deadline: a later one may have the shorter timeout */
+	for (const struct req *r = a->queue; r != NULL; r = r->next)
+		if (next == 0 || r->deadline < next)
+			next = r->deadline;
 	if (!a->synced) {
 		double t = a->sync_id != 0 ? a->sync_deadline : a->next_sync;
 
