@@ -14,6 +14,8 @@ expect 2 "refusing host name starting with '-': '-oProxyCommand=x'" "$CTYS" -a I
 expect 2 "'h;1': not a host name" "$CTYS" -a ISACTIVE=l:x 'h;1'
 expect 2 "'h1(-d 2': options in parentheses must end the word" "$CTYS" -a LIST 'h1(-d 2'
 expect 2 "--wire 9: this ctys" "$CTYS" --wire 9 -a LIST
+expect 2 "--host takes a machine-address as TARGET (not --runtime-dir or --password-file)" \
+    "$CTYS_BUILD/bin/ctys-vncviewer" --host h1 --runtime-dir /x
 expect 2 "CONSOLE:VNC needs a display: DISPLAY is not set" env -u DISPLAY -u WAYLAND_DISPLAY "$CTYS" -a CREATE=p:/x,CONSOLE:VNC
 expect 2 "CONSOLE:TELNET: not a console" "$CTYS" -a CREATE=p:/x,CONSOLE:TELNET
 expect 2 "CANCEL suboption 'STACK' is not supported yet" "$CTYS" -a CANCEL=l:x,STACK
